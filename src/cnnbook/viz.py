@@ -6,3 +6,194 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+
+# ------------------------------------------------------------------ chapters 1-4: grids, windows, maps
+def _format_cell(v: float, decimals: int) -> str:
+    if float(v).is_integer():
+        return str(int(v))
+    return f"{v:.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def draw_grid(ax, array, title: str | None = None, highlight=(), numbers: bool = True,
+              cmap: str = "Blues", vmin=None, vmax=None, decimals: int = 2, fontsize: int = 9,
+              edgecolor: str = "#999999", highlight_color: str = "#e02020", shade=None):
+    """Draw a 2-D array as a grid of cells on ``ax``, with its numbers printed in the cells.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    array : (H, W) array
+    title : str, optional
+        The axes title; the shape ``H×W`` is appended.
+    highlight : sequence of (row, col, height, width)
+        Rectangles outlined in ``highlight_color`` (e.g. the kernel window).
+    numbers : bool
+        Print each value in its cell.
+    shade : (H, W) bool array, optional
+        Cells drawn hatched (e.g. the zero padding).
+    """
+    a = np.asarray(array, dtype=np.float64)
+    if a.ndim != 2:
+        raise ValueError(f"array must be 2-D, got shape {a.shape}")
+    h, w = a.shape
+    lo = np.nanmin(a) if vmin is None else vmin
+    hi = np.nanmax(a) if vmax is None else vmax
+    if hi == lo:
+        hi = lo + 1.0
+    ax.imshow(a, cmap=cmap, vmin=lo - 0.15 * (hi - lo), vmax=hi + 0.6 * (hi - lo),
+              extent=(-0.5, w - 0.5, h - 0.5, -0.5))
+    for r in range(h + 1):
+        ax.plot([-0.5, w - 0.5], [r - 0.5, r - 0.5], color=edgecolor, lw=0.6)
+    for c in range(w + 1):
+        ax.plot([c - 0.5, c - 0.5], [-0.5, h - 0.5], color=edgecolor, lw=0.6)
+    if shade is not None:
+        for r, c in zip(*np.nonzero(np.asarray(shade))):
+            ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///",
+                                       edgecolor="#bbbbbb", lw=0))
+    if numbers:
+        for r in range(h):
+            for c in range(w):
+                ax.text(c, r, _format_cell(a[r, c], decimals), ha="center", va="center",
+                        fontsize=fontsize, color="#111111")
+    for r, c, hh, ww in highlight:
+        ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), ww, hh, fill=False,
+                                   edgecolor=highlight_color, lw=2.5))
+    ax.set_xlim(-0.6, w - 0.4)
+    ax.set_ylim(h - 0.4, -0.6)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for s in ax.spines.values():
+        s.set_visible(False)
+    if title is not None:
+        ax.set_title(f"{title}  ({h}×{w})", fontsize=10)
+    return ax
+
+
+def show_correlation_step(x, k, y, i: int, j: int, stride: int = 1, padding: int = 0,
+                          dilation: int = 1, titles=("input", "kernel", "output"), decimals: int = 2):
+    """One step of a 2-D cross-correlation: the input (zero-padded by ``padding``) with the window that
+    produces output cell ``(i, j)`` outlined, the kernel, and the output with cell ``(i, j)`` outlined.
+
+    ``x`` is the unpadded (H, W) input, ``k`` the (kh, kw) kernel and ``y`` the (H_out, W_out) output
+    already computed (e.g. by ``cnnbook.functional.conv2d``). With dilation ``d`` the window covers the taps
+    ``(i s + u d, j s + v d)`` of the padded input; each tap is outlined.
+    Returns the figure.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    k = np.asarray(k, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    xp = np.pad(x, padding)
+    shade = np.ones(xp.shape, dtype=bool)
+    shade[padding: padding + x.shape[0], padding: padding + x.shape[1]] = False
+    kh, kw = k.shape
+    if dilation == 1:
+        boxes = [(i * stride, j * stride, kh, kw)]
+    else:
+        boxes = [(i * stride + u * dilation, j * stride + v * dilation, 1, 1)
+                 for u in range(kh) for v in range(kw)]
+    sizes = [xp.shape[1], k.shape[1], y.shape[1]]
+    fig, axes = plt.subplots(1, 3, figsize=(2.0 + 0.5 * sum(sizes), 0.55 * max(xp.shape[0], 3) + 0.9),
+                             gridspec_kw={"width_ratios": [max(s, 2) for s in sizes]})
+    draw_grid(axes[0], xp, titles[0], highlight=boxes, shade=shade if padding else None,
+              decimals=decimals)
+    draw_grid(axes[1], k, titles[1], cmap="Oranges", decimals=decimals)
+    draw_grid(axes[2], y, titles[2], highlight=[(i, j, 1, 1)], cmap="Greens", decimals=decimals)
+    fig.tight_layout()
+    return fig
+
+
+def show_images(images, titles=None, ncols: int | None = None, cmap: str = "gray", size: float = 2.6,
+                symmetric: bool = False, colorbar: bool = False):
+    """A row (or grid) of images, e.g. a picture and its feature maps, each titled with its shape.
+
+    ``images`` are 2-D arrays (shown with ``cmap``) or (H, W, 3) RGB arrays. With ``symmetric=True`` a
+    2-D map is drawn with limits ``±max|value|`` (so zero is the middle colour, good for signed maps).
+    Returns the figure.
+    """
+    images = [np.asarray(im) for im in images]
+    n = len(images)
+    ncols = ncols or n
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 0.85), squeeze=False)
+    for idx, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if idx >= n:
+            continue
+        im = images[idx]
+        if im.ndim == 3:
+            ax.imshow(im)
+        else:
+            lim = float(np.abs(im).max()) or 1.0
+            kw = {"vmin": -lim, "vmax": lim} if symmetric else {}
+            handle = ax.imshow(im, cmap=cmap, **kw)
+            if colorbar:
+                fig.colorbar(handle, ax=ax, fraction=0.046, pad=0.04)
+        name = titles[idx] if titles is not None else ""
+        ax.set_title(f"{name}\n{'×'.join(str(s) for s in im.shape)}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def show_sparsity(matrix, title: str = "conv matrix", input_shape=None, ax=None):
+    """The sparsity pattern of a matrix (e.g. ``cnnbook.conv_matrix``): non-zeros coloured by value,
+    zeros white. With ``input_shape=(H, W)`` thin lines separate the groups of ``W`` columns that belong
+    to one input row. Returns the figure.
+    """
+    m = np.asarray(matrix, dtype=np.float64)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(min(11, 1.5 + 0.28 * m.shape[1]), min(7, 1.0 + 0.28 * m.shape[0])))
+    else:
+        fig = ax.figure
+    shown = np.where(m == 0, np.nan, m)
+    lim = float(np.abs(m).max()) or 1.0
+    ax.imshow(shown, cmap="coolwarm", vmin=-lim, vmax=lim, interpolation="nearest")
+    if input_shape is not None:
+        for c in range(input_shape[1], m.shape[1], input_shape[1]):
+            ax.axvline(c - 0.5, color="#888888", lw=0.6)
+    ax.set_xlabel("input pixel (row-major index)")
+    ax.set_ylabel("output pixel")
+    nnz = int(np.count_nonzero(m))
+    ax.set_title(f"{title}: {m.shape[0]}×{m.shape[1]}, {nnz} non-zeros of {m.size}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_signals(signals: dict, title: str = "", ax=None, stem: bool = False):
+    """Several 1-D signals on one axes, labelled by the keys of ``signals`` (index on the x axis).
+
+    Returns the figure.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 3))
+    else:
+        fig = ax.figure
+    for name, s in signals.items():
+        s = np.asarray(s, dtype=np.float64)
+        if stem:
+            ax.stem(np.arange(len(s)), s, label=name, basefmt=" ")
+        else:
+            ax.plot(np.arange(len(s)), s, marker=".", label=name)
+    ax.axhline(0, color="#999999", lw=0.6)
+    ax.set_xlabel("t")
+    ax.legend(fontsize=8, loc="best")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_loss(losses, title: str = "loss", ax=None, log: bool = True):
+    """A training curve: ``losses[t]`` against the step ``t`` (log scale by default). Returns the figure."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 3))
+    else:
+        fig = ax.figure
+    ax.plot(np.arange(len(losses)), losses)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

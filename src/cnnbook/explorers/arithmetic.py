@@ -1,0 +1,112 @@
+"""Explorers of chapters 2-4: one step of a 2-D correlation/convolution, and convolution arithmetic
+(kernel size, stride, padding, dilation) on a small grid of numbers."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..explorer import Dropdown, Explorer, Panel, Slider, View, explorer_factory
+
+__all__ = ["conv_arithmetic", "conv_steps", "small_grid"]
+
+
+def small_grid(n: int = 7, seed: int = 0) -> np.ndarray:
+    """A deterministic ``n x n`` float64 grid of small integers 0..9 (easy to add up by hand)."""
+    return np.random.default_rng(seed).integers(0, 10, size=(n, n)).astype(np.float64)
+
+
+def _conv(x: np.ndarray, k: np.ndarray, stride: int, padding: int, dilation: int) -> np.ndarray:
+    from .. import functional as F
+
+    return F.conv2d(x[None, None], k[None, None], stride=stride, padding=padding, dilation=dilation)[0, 0]
+
+
+@explorer_factory
+def conv_arithmetic(n: int = 7, seed: int = 0) -> Explorer:
+    """Sliders for kernel size, stride, padding and dilation on an ``n x n`` grid of digits 0..9.
+
+    The kernel is all ones, so every output number is the sum of the input numbers under its window
+    (the outlined taps). Panels: the zero-padded input with the window of the chosen output cell
+    (first or last), the output grid with that cell outlined, and how many windows read each input cell.
+    The text line evaluates the output-size formula with ``cnnbook.shapes.conv_output_size``.
+    """
+    from ..shapes import conv_output_size
+
+    x = small_grid(n, seed)
+
+    def compute(kernel_size: int, stride: int, padding: int, dilation: int, window: str) -> View:
+        k, s, p, d = kernel_size, stride, padding, dilation
+        w = np.ones((k, k))
+        y = _conv(x, w, s, p, d)
+        n_out = conv_output_size(n, k, stride=s, padding=p, dilation=d)
+        i = j = 0 if window == "first" else n_out - 1
+        xp = np.pad(x, p)
+        taps = [(i * s + u * d, j * s + v * d, 1, 1) for u in range(k) for v in range(k)]
+        coverage = np.zeros_like(xp)
+        for a in range(n_out):
+            for b in range(n_out):
+                for u in range(k):
+                    for v in range(k):
+                        coverage[a * s + u * d, b * s + v * d] += 1
+        span = d * (k - 1) + 1
+        text = (f"n_out = ⌊({n} + 2·{p} − {d}·({k} − 1) − 1)/{s}⌋ + 1 = ⌊{n + 2 * p - span}/{s}⌋ + 1 = {n_out}"
+                f"   (window spans {span} cells; padded input {n + 2 * p}×{n + 2 * p})")
+        panels = [
+            Panel(f"padded input (p = {p}), window of output [{i}, {j}]", xp, numbers=True,
+                  cmap="Blues", vmin=-2, vmax=14, highlight=taps),
+            Panel(f"output = window sums, cell [{i}, {j}]", y, numbers=True, cmap="Greens",
+                  vmin=-float(y.max()) * 0.2, vmax=float(y.max()) * 1.6 or 1.0, highlight=[(i, j, 1, 1)]),
+            Panel("windows reading each input cell", coverage, numbers=True, cmap="Oranges",
+                  vmin=-1, vmax=float(coverage.max()) * 1.6 or 1.0),
+        ]
+        return View(output=y, panels=panels, text=text)
+
+    return Explorer(
+        compute,
+        [Slider("kernel_size", [1, 2, 3, 4], default=3, label="kernel size k"),
+         Slider("stride", [1, 2, 3], default=1, label="stride s"),
+         Slider("padding", [0, 1, 2], default=0, label="padding p"),
+         Slider("dilation", [1, 2], default=1, label="dilation d"),
+         Dropdown("window", ["first", "last"], label="window")],
+        name="conv-arithmetic",
+        title=f"Convolution arithmetic on a {n}×{n} input (kernel of ones)",
+    )
+
+
+@explorer_factory
+def conv_steps(n: int = 4, k: int = 2, seed: int = 1) -> Explorer:
+    """Slide a ``k x k`` kernel over an ``n x n`` input one output cell at a time, as a cross-correlation
+    (the kernel as it is) or as a convolution (the kernel rotated by 180 degrees).
+
+    Panels: the input with the window outlined, the kernel as applied, the element-wise products in the
+    window, and the output with the current cell outlined (the cell equals the sum of the products).
+    """
+    x = small_grid(n, seed)
+    kernel = np.arange(k * k, dtype=np.float64).reshape(k, k)
+    n_out = n - k + 1
+    cells = list(range(n_out))
+
+    def compute(operation: str, row: int, col: int) -> View:
+        applied = kernel if operation == "cross-correlation" else kernel[::-1, ::-1].copy()
+        y = _conv(x, applied, 1, 0, 1)
+        products = x[row: row + k, col: col + k] * applied
+        text = (f"Y[{row}, {col}] = sum of the products = {products.sum():g};  "
+                f"output size = {n} − {k} + 1 = {n_out}")
+        panels = [
+            Panel("input X", x, numbers=True, cmap="Blues", vmin=-2, vmax=14,
+                  highlight=[(row, col, k, k)]),
+            Panel("kernel as applied" + (" (rot180)" if operation == "convolution" else ""), applied,
+                  numbers=True, cmap="Oranges", vmin=-1, vmax=float(kernel.max()) * 1.6),
+            Panel("products in the window", products, numbers=True, cmap="Purples", vmin=-5,
+                  vmax=float(products.max()) * 1.6 or 1.0),
+            Panel("output Y", y, numbers=True, cmap="Greens", vmin=-5, vmax=float(y.max()) * 1.6,
+                  highlight=[(row, col, 1, 1)]),
+        ]
+        return View(output=y, panels=panels, text=text)
+
+    return Explorer(
+        compute,
+        [Dropdown("operation", ["cross-correlation", "convolution"]),
+         Slider("row", cells, default=0), Slider("col", cells, default=0)],
+        name="conv-steps",
+        title=f"One output cell at a time: {n}×{n} input, {k}×{k} kernel",
+    )

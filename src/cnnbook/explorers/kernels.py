@@ -1,0 +1,146 @@
+"""Explorers of chapters 1 and 3: the kernel gallery on a photograph, and translation equivariance.
+
+Both images come from scikit-learn's bundled data (no downloads): the sample photograph ``china.jpg`` or
+``flower.jpg`` shrunk to a small grey image, and the 8x8 digits of ``load_digits``.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..explorer import Dropdown, Explorer, Panel, Slider, View, explorer_factory
+from ..kernels import KERNEL_NAMES, get_kernel
+
+__all__ = ["sample_photo", "sample_digit", "kernel_gallery", "equivariance", "filter_image"]
+
+
+@functools.lru_cache(maxsize=8)
+def _photo(name: str, height: int, width: int) -> np.ndarray:
+    import cv2
+    from sklearn.datasets import load_sample_image
+
+    rgb = load_sample_image(name)
+    small = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+    grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float64) / 255.0
+    grey.setflags(write=False)
+    return grey
+
+
+def sample_photo(name: str = "china.jpg", height: int = 64, width: int = 96) -> np.ndarray:
+    """A grey version of scikit-learn's sample photograph ``name``, shrunk to ``(height, width)``.
+
+    Values are float64 in [0, 1] (OpenCV's area averaging, then its RGB->grey weights
+    0.299 R + 0.587 G + 0.114 B).
+    """
+    if name not in ("china.jpg", "flower.jpg"):
+        raise ValueError(f"name must be 'china.jpg' or 'flower.jpg', got {name!r}")
+    return _photo(name, int(height), int(width)).copy()
+
+
+def sample_digit(index: int = 0, canvas: int = 16) -> np.ndarray:
+    """Digit ``index`` of scikit-learn's ``load_digits`` (8x8, values 0..16) scaled to [0, 1] and placed in
+    the middle of a ``canvas x canvas`` black image (so it can be shifted without leaving the frame)."""
+    from sklearn.datasets import load_digits
+
+    if canvas < 8:
+        raise ValueError(f"canvas must be at least 8, got {canvas}")
+    digit = load_digits().images[int(index)] / 16.0
+    out = np.zeros((canvas, canvas))
+    top = (canvas - 8) // 2
+    out[top: top + 8, top: top + 8] = digit
+    return out
+
+
+def filter_image(image: np.ndarray, kernel: np.ndarray, padding: int = 1) -> np.ndarray:
+    """Cross-correlate a grey image with one kernel through ``cnnbook.functional.conv2d`` (zero padding).
+
+    ``image`` (H, W), ``kernel`` (k, k) -> (H + 2p - k + 1, W + 2p - k + 1).
+    """
+    from .. import functional as F
+
+    x = np.asarray(image, dtype=np.float64)[None, None]
+    w = np.asarray(kernel, dtype=np.float64)[None, None]
+    return F.conv2d(x, w, padding=padding)[0, 0]
+
+
+def _size_text(n_h: int, n_w: int, k: int, p: int) -> str:
+    from ..shapes import conv_output_size
+
+    ho, wo = conv_output_size((n_h, n_w), k, stride=1, padding=p)
+    return (f"H_out = ⌊({n_h} + 2·{p} − {k})/1⌋ + 1 = {ho},  "
+            f"W_out = ⌊({n_w} + 2·{p} − {k})/1⌋ + 1 = {wo}")
+
+
+@explorer_factory
+def kernel_gallery(image: str = "china.jpg", height: int = 64, width: int = 96) -> Explorer:
+    """The nine classic 3x3 kernels on a small grey photograph.
+
+    Controls: the kernel, and whether it is applied as a cross-correlation (``conv2d``, ``cv2.filter2D``)
+    or as a true convolution (the kernel rotated by 180 degrees first). Padding 1, stride 1: the output has
+    the size of the image.
+    """
+    photo = sample_photo(image, height, width)
+
+    def compute(kernel: str, operation: str) -> View:
+        k = get_kernel(kernel)
+        applied = k if operation == "cross-correlation" else k[::-1, ::-1].copy()
+        y = filter_image(photo, applied, padding=1)
+        lim = float(np.abs(y).max()) or 1.0
+        signed = bool((y < 0).any())
+        panels = [
+            Panel("photo (grey)", photo, numbers=False, vmin=0.0, vmax=1.0),
+            Panel("kernel as applied" if operation == "convolution" else "kernel", applied,
+                  numbers=True, cmap="coolwarm", vmin=-float(np.abs(applied).max()),
+                  vmax=float(np.abs(applied).max())),
+            Panel("output (feature map)", y, numbers=False, cmap="gray",
+                  vmin=-lim if signed else 0.0, vmax=lim),
+        ]
+        return View(output=y, panels=panels, text=_size_text(height, width, 3, 1))
+
+    return Explorer(
+        compute,
+        [Dropdown("kernel", KERNEL_NAMES, default="sobel x"),
+         Dropdown("operation", ["cross-correlation", "convolution"])],
+        name="kernel-gallery",
+        title="Nine classic 3x3 kernels on a photograph (padding 1, stride 1)",
+    )
+
+
+@explorer_factory
+def equivariance(digit: int = 0, canvas: int = 16, kernel: str = "sobel x",
+                 max_shift: int = 3) -> Explorer:
+    """Translation equivariance on a digit: shifting then filtering equals filtering then shifting.
+
+    The digit (in a black canvas) is shifted by ``(dy, dx)`` with ``np.roll``; the panels show the shifted
+    digit, the feature map of the shifted digit, the shifted feature map of the original digit, and their
+    difference, which is zero (the canvas border is black, so the roll never wraps any ink around).
+    """
+    x = sample_digit(digit, canvas)
+    k = get_kernel(kernel)
+    base = filter_image(x, k, padding=1)
+    shifts = list(range(-max_shift, max_shift + 1))
+
+    def compute(dy: int, dx: int) -> View:
+        shifted = np.roll(x, (dy, dx), axis=(0, 1))
+        y = filter_image(shifted, k, padding=1)
+        moved = np.roll(base, (dy, dx), axis=(0, 1))
+        diff = y - moved
+        lim = float(np.abs(base).max()) or 1.0
+        panels = [
+            Panel("shifted digit", shifted, numbers=False, vmin=0.0, vmax=1.0),
+            Panel(f"{kernel} of the shifted digit", y, numbers=False, cmap="coolwarm",
+                  vmin=-lim, vmax=lim),
+            Panel(f"shifted {kernel} of the digit", moved, numbers=False, cmap="coolwarm",
+                  vmin=-lim, vmax=lim),
+            Panel("difference", diff, numbers=False, cmap="coolwarm", vmin=-lim, vmax=lim),
+        ]
+        text = f"shift (dy, dx) = ({dy}, {dx}); max |difference| = {float(np.abs(diff).max()):.3g}"
+        return View(output=y, panels=panels, text=text)
+
+    return Explorer(
+        compute,
+        [Slider("dy", shifts, default=0), Slider("dx", shifts, default=0)],
+        name="equivariance",
+        title=f"Shift, then filter ({kernel}) = filter, then shift",
+    )

@@ -1,0 +1,72 @@
+"""The nine classic 3x3 image kernels of the book, as float64 arrays.
+
+Each kernel ``K`` is used as a cross-correlation (what ``conv2d`` and ``cv2.filter2D`` compute):
+``Y[i, j] = sum_{u, v} X[i + u, j + v] K[u, v]``, so a 3x3 kernel on an ``H x W`` image gives an
+``(H - 2) x (W - 2)`` output without padding and an ``H x W`` output with padding 1.
+
+``KERNELS`` maps a name to its kernel (a fresh copy via :func:`get_kernel`):
+
+identity
+    1 at the centre, 0 elsewhere: the output equals the input.
+blur
+    The 3x3 mean: every entry 1/9 (the source notes round it to 0.11), so a constant region is unchanged
+    and each pixel becomes the average of its neighbourhood.
+sharpen
+    ``5`` at the centre, ``-1`` at the four direct neighbours: a pixel brighter than its neighbours becomes
+    brighter still (the entries sum to 1, so flat regions are unchanged).
+vertical edge
+    ``[-1, 2, -1]`` across the middle row: a horizontal second difference, large where brightness changes
+    along a row, i.e. on vertical lines; zero on flat regions.
+horizontal edge
+    ``[-1, 2, -1]`` down the middle column: the vertical second difference, large on horizontal lines.
+sobel x
+    ``[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]``: brightness difference right minus left, smoothed over three
+    rows; responds to vertical edges, positive where the image gets brighter to the right.
+sobel y
+    The transpose of Sobel x: bottom minus top; responds to horizontal edges.
+surround
+    ``1`` at the eight neighbours and ``-9`` at the centre: the neighbourhood sum minus nine times the
+    centre (entries sum to -1), which outlines regions and flattens their interior to ``-value``.
+emboss
+    ``2`` top-left, ``-1`` at the centre and bottom-right: a diagonal difference (entries sum to 0)
+    that makes the picture look like a relief lit from the top left.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["KERNELS", "KERNEL_NAMES", "get_kernel"]
+
+
+def _k(rows) -> np.ndarray:
+    return np.array(rows, dtype=np.float64)
+
+
+#: name -> 3x3 float64 kernel (do not modify in place; :func:`get_kernel` returns a copy).
+KERNELS: dict[str, np.ndarray] = {
+    "identity": _k([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
+    "blur": _k(np.full((3, 3), 1.0 / 9.0)),
+    "sharpen": _k([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+    "vertical edge": _k([[0, 0, 0], [-1, 2, -1], [0, 0, 0]]),
+    "horizontal edge": _k([[0, -1, 0], [0, 2, 0], [0, -1, 0]]),
+    "sobel x": _k([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
+    "sobel y": _k([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
+    "surround": _k([[1, 1, 1], [1, -9, 1], [1, 1, 1]]),
+    "emboss": _k([[2, 0, 0], [0, -1, 0], [0, 0, -1]]),
+}
+
+#: The kernel names in the book's order.
+KERNEL_NAMES: list[str] = list(KERNELS)
+
+
+def get_kernel(name: str) -> np.ndarray:
+    """A writable float64 copy of the classic 3x3 kernel called ``name`` (see the module docstring).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of :data:`KERNEL_NAMES`.
+    """
+    if name not in KERNELS:
+        raise ValueError(f"kernel name must be one of {KERNEL_NAMES}, got {name!r}")
+    return KERNELS[name].copy()
