@@ -25,20 +25,21 @@ def conv_arithmetic(n: int = 7, seed: int = 0) -> Explorer:
     """Sliders for kernel size, stride, padding and dilation on an ``n x n`` grid of digits 0..9.
 
     The kernel is all ones, so every output number is the sum of the input numbers under its window
-    (the outlined taps). Panels: the zero-padded input with the window of the chosen output cell
-    (first or last), the output grid with that cell outlined, and how many windows read each input cell.
+    (the outlined taps). Panels: the zero-padded input with the window of the last output cell (where the
+    floor of the size formula bites), the output grid with that cell outlined, and how many windows read
+    each input cell (zeros show the cells a large stride skips).
     The text line evaluates the output-size formula with ``cnnbook.shapes.conv_output_size``.
     """
     from ..shapes import conv_output_size
 
     x = small_grid(n, seed)
 
-    def compute(kernel_size: int, stride: int, padding: int, dilation: int, window: str) -> View:
+    def compute(kernel_size: int, stride: int, padding: int, dilation: int) -> View:
         k, s, p, d = kernel_size, stride, padding, dilation
         w = np.ones((k, k))
         y = _conv(x, w, s, p, d)
         n_out = conv_output_size(n, k, stride=s, padding=p, dilation=d)
-        i = j = 0 if window == "first" else n_out - 1
+        i = j = n_out - 1
         xp = np.pad(x, p)
         taps = [(i * s + u * d, j * s + v * d, 1, 1) for u in range(k) for v in range(k)]
         coverage = np.zeros_like(xp)
@@ -65,8 +66,7 @@ def conv_arithmetic(n: int = 7, seed: int = 0) -> Explorer:
         [Slider("kernel_size", [1, 2, 3, 4], default=3, label="kernel size k"),
          Slider("stride", [1, 2, 3], default=1, label="stride s"),
          Slider("padding", [0, 1, 2], default=0, label="padding p"),
-         Slider("dilation", [1, 2], default=1, label="dilation d"),
-         Dropdown("window", ["first", "last"], label="window")],
+         Slider("dilation", [1, 2], default=1, label="dilation d")],
         name="conv-arithmetic",
         title=f"Convolution arithmetic on a {n}×{n} input (kernel of ones)",
     )

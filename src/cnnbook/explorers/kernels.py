@@ -78,7 +78,8 @@ def kernel_gallery(image: str = "china.jpg", height: int = 64, width: int = 96) 
 
     Controls: the kernel, and whether it is applied as a cross-correlation (``conv2d``, ``cv2.filter2D``)
     or as a true convolution (the kernel rotated by 180 degrees first). Padding 1, stride 1: the output has
-    the size of the image.
+    the size of the image. Panels: the kernel as applied and the output (the photograph itself is shown by
+    the chapter, not repeated in every precomputed view, to keep the page light).
     """
     photo = sample_photo(image, height, width)
 
@@ -89,8 +90,7 @@ def kernel_gallery(image: str = "china.jpg", height: int = 64, width: int = 96) 
         lim = float(np.abs(y).max()) or 1.0
         signed = bool((y < 0).any())
         panels = [
-            Panel("photo (grey)", photo, numbers=False, vmin=0.0, vmax=1.0),
-            Panel("kernel as applied" if operation == "convolution" else "kernel", applied,
+            Panel("kernel as applied", applied,
                   numbers=True, cmap="coolwarm", vmin=-float(np.abs(applied).max()),
                   vmax=float(np.abs(applied).max())),
             Panel("output (feature map)", y, numbers=False, cmap="gray",
@@ -109,7 +109,7 @@ def kernel_gallery(image: str = "china.jpg", height: int = 64, width: int = 96) 
 
 @explorer_factory
 def equivariance(digit: int = 0, canvas: int = 16, kernel: str = "sobel x",
-                 max_shift: int = 3) -> Explorer:
+                 max_shift: int = 2) -> Explorer:
     """Translation equivariance on a digit: shifting then filtering equals filtering then shifting.
 
     The digit (in a black canvas) is shifted by ``(dy, dx)`` with ``np.roll``; the panels show the shifted
@@ -128,12 +128,12 @@ def equivariance(digit: int = 0, canvas: int = 16, kernel: str = "sobel x",
         diff = y - moved
         lim = float(np.abs(base).max()) or 1.0
         panels = [
-            Panel("shifted digit", shifted, numbers=False, vmin=0.0, vmax=1.0),
+            Panel("shifted digit", shifted, numbers=False, vmin=0.0, vmax=1.0, scale=6),
             Panel(f"{kernel} of the shifted digit", y, numbers=False, cmap="coolwarm",
-                  vmin=-lim, vmax=lim),
+                  vmin=-lim, vmax=lim, scale=6),
             Panel(f"shifted {kernel} of the digit", moved, numbers=False, cmap="coolwarm",
-                  vmin=-lim, vmax=lim),
-            Panel("difference", diff, numbers=False, cmap="coolwarm", vmin=-lim, vmax=lim),
+                  vmin=-lim, vmax=lim, scale=6),
+            Panel("difference", diff, numbers=False, cmap="coolwarm", vmin=-lim, vmax=lim, scale=6),
         ]
         text = f"shift (dy, dx) = ({dy}, {dx}); max |difference| = {float(np.abs(diff).max()):.3g}"
         return View(output=y, panels=panels, text=text)
