@@ -1,0 +1,49 @@
+"""Ready-made networks built from :mod:`cnnbook.nn`."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import nn
+
+__all__ = ["lenet5", "LENET_LAYER_NAMES"]
+
+#: What each of the twelve entries of :func:`lenet5` is (index = the ``state_dict`` key prefix).
+LENET_LAYER_NAMES = ("conv1", "act1", "pool1", "conv2", "act2", "pool2", "flatten",
+                     "fc1", "act3", "fc2", "act4", "fc3")
+
+
+def lenet5(activation: str = "sigmoid", pool: str = "avg", *, seed=0, dtype=np.float32) -> nn.Sequential:
+    """LeNet-5 for 1x28x28 images and 10 classes, as a :class:`cnnbook.nn.Sequential`.
+
+    conv 1->6 5x5 pad 2 (6x28x28), pool 2/2 (6x14x14), conv 6->16 5x5 (16x10x10), pool 2/2
+    (16x5x5), flatten (400), linear 400->120, 120->84, 84->10, an activation after every conv and
+    hidden linear layer. The layer indices (and so the ``state_dict`` keys) are those of the same
+    ``torch.nn.Sequential``: convolutions at 0 and 3, linear layers at 7, 9 and 11.
+
+    Parameters
+    ----------
+    activation : {'sigmoid', 'relu'}
+        ``'sigmoid'`` with ``pool='avg'`` is the original LeNet; ``'relu'`` with ``'max'`` the modern one.
+    pool : {'avg', 'max'}
+    seed : int or numpy.random.Generator
+        Initial weights (torch's default uniform initialisation), drawn layer by layer.
+    dtype : float32 or float64
+    """
+    acts = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+    pools = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d}
+    if activation not in acts:
+        raise ValueError(f"activation must be 'sigmoid' or 'relu', got {activation!r}")
+    if pool not in pools:
+        raise ValueError(f"pool must be 'avg' or 'max', got {pool!r}")
+    Act, Pool = acts[activation], pools[pool]
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    return nn.Sequential(
+        nn.Conv2d(1, 6, kernel_size=5, padding=2, dtype=dtype, rng=rng), Act(),
+        Pool(kernel_size=2, stride=2),
+        nn.Conv2d(6, 16, kernel_size=5, dtype=dtype, rng=rng), Act(),
+        Pool(kernel_size=2, stride=2),
+        nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120, dtype=dtype, rng=rng), Act(),
+        nn.Linear(120, 84, dtype=dtype, rng=rng), Act(),
+        nn.Linear(84, 10, dtype=dtype, rng=rng),
+    )

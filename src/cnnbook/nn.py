@@ -1,0 +1,438 @@
+"""Layers with a forward and a backward pass, built on :mod:`cnnbook.functional`.
+
+The classes mirror ``torch.nn``: same names, constructor arguments and defaults, and the same
+``state_dict`` keys and shapes, so the weights of a ``torch.nn.Sequential`` of the same structure load
+directly::
+
+    model.load_state_dict({k: v.numpy() for k, v in torch_model.state_dict().items()})
+
+What is different from torch: there is no autograd. Each layer remembers what its backward needs
+from the last ``forward`` call (attributes named ``saved_input`` / ``saved_input_shape``), and
+``backward(grad_output)`` returns ``grad_input``, *adding* the parameter gradients into each
+``Parameter.grad`` as torch does (call ``zero_grad()`` between steps).
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from numbers import Integral
+
+import numpy as np
+
+from . import functional as F
+from ._checks import int_tuple, nonnegative_tuple, positive_tuple
+
+__all__ = [
+    "Parameter", "Module", "Conv2d", "MaxPool2d", "AvgPool2d", "Linear", "ReLU", "Sigmoid",
+    "Flatten", "Sequential",
+]
+
+
+def _as_rng(rng) -> np.random.Generator:
+    """``None`` (fresh entropy), an int seed, or a ``numpy.random.Generator`` (used as is)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, Integral):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {rng!r}")
+
+
+def _as_float_dtype(dtype) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+class Parameter:
+    """A trainable array: ``data`` (the values) and ``grad`` (``None`` until a backward pass)."""
+
+    def __init__(self, data: np.ndarray):
+        self.data = data
+        self.grad: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    def accumulate(self, grad: np.ndarray) -> None:
+        """Add ``grad`` into ``self.grad`` (torch accumulates gradients the same way)."""
+        grad = np.asarray(grad, dtype=self.data.dtype)
+        if self.grad is None:
+            self.grad = grad.copy()
+        else:
+            self.grad += grad
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+class Module:
+    """Base class: a registry of parameters (``_parameters``) and child layers (``_modules``)."""
+
+    def __init__(self):
+        self._parameters: OrderedDict[str, Parameter | None] = OrderedDict()
+        self._modules: OrderedDict[str, Module] = OrderedDict()
+
+    # -- the two passes ------------------------------------------------------------------------
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, grad_output):
+        raise NotImplementedError
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    # -- parameters ----------------------------------------------------------------------------
+    def named_parameters(self, prefix: str = ""):
+        """Yield ``(name, Parameter)`` with torch's dotted names, e.g. ``("0.weight", p)``."""
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield prefix + name, p
+        for name, child in self._modules.items():
+            yield from child.named_parameters(prefix + name + ".")
+
+    def parameters(self):
+        """Yield every ``Parameter`` (the order of ``named_parameters``)."""
+        for _, p in self.named_parameters():
+            yield p
+
+    def zero_grad(self) -> None:
+        """Forget the gradients (``grad = None``, as torch's default ``set_to_none=True``)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Copies of the parameter arrays under torch's key names."""
+        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> None:
+        """Copy arrays (NumPy, or anything ``np.asarray`` accepts) into the parameters.
+
+        The values are converted to each parameter's dtype. With ``strict`` (torch's default), the
+        keys must match exactly; shapes must always match.
+        """
+        params = dict(self.named_parameters())
+        if strict:
+            missing = [k for k in params if k not in state_dict]
+            unexpected = [k for k in state_dict if k not in params]
+            if missing or unexpected:
+                raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        for name, value in state_dict.items():
+            if name not in params:
+                continue
+            value = np.asarray(value)
+            p = params[name]
+            if value.shape != p.data.shape:
+                raise ValueError(f"load_state_dict: {name} has shape {value.shape}, "
+                                 f"the model expects {p.data.shape}")
+            p.data = value.astype(p.data.dtype, copy=True)
+
+    # -- dtype ---------------------------------------------------------------------------------
+    def to(self, dtype) -> "Module":
+        """Convert every parameter (and its gradient) to ``dtype`` (float32 or float64), in place."""
+        dt = _as_float_dtype(dtype)
+        for p in self.parameters():
+            p.data = p.data.astype(dt)
+            if p.grad is not None:
+                p.grad = p.grad.astype(dt)
+        return self
+
+    def double(self) -> "Module":
+        return self.to(np.float64)
+
+    def float(self) -> "Module":
+        return self.to(np.float32)
+
+    # -- display -------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        if not self._modules:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"  ({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+def _uniform(rng: np.random.Generator, bound: float, shape, dtype) -> np.ndarray:
+    return rng.uniform(-bound, bound, size=shape).astype(dtype)
+
+
+class Conv2d(Module):
+    """2-D convolution layer (a cross-correlation), ``torch.nn.Conv2d``'s arguments.
+
+    Forward ``y = conv2d(x, weight, bias, stride, padding, dilation, groups)`` with ``x`` of shape
+    ``(N, C_in, H, W)``, ``weight`` ``(C_out, C_in/groups, kH, kW)``, ``bias`` ``(C_out,)`` and
+    ``y`` ``(N, C_out, H_out, W_out)``, ``H_out = floor((H + 2p - d(k-1) - 1)/s) + 1``.
+
+    Initialisation as torch's default (``kaiming_uniform_`` with ``a = sqrt(5)``): weight and bias
+    drawn from ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, ``fan_in = C_in/groups * kH * kW``, using
+    ``rng`` (an int seed or a ``numpy.random.Generator``) so a model is reproducible.
+    Only ``padding_mode='zeros'`` exists here.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", *, dtype=np.float32, rng=None):
+        super().__init__()
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if isinstance(v, bool) or not isinstance(v, Integral) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if isinstance(groups, bool) or not isinstance(groups, Integral) or groups < 1:
+            raise ValueError(f"groups must be a positive int, got {groups!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"groups={groups} must divide in_channels ({in_channels}) and "
+                             f"out_channels ({out_channels})")
+        if padding_mode != "zeros":
+            raise ValueError(f"padding_mode must be 'zeros' (the only mode implemented), got {padding_mode!r}")
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = positive_tuple(kernel_size, "kernel_size", 2)
+        self.stride = positive_tuple(stride, "stride", 2)
+        self.dilation = positive_tuple(dilation, "dilation", 2)
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ValueError(f"padding must be 'valid', 'same', an int or a pair, got {padding!r}")
+            if padding == "same" and self.stride != (1, 1):
+                raise ValueError("padding='same' is not supported for strided convolutions (stride > 1)")
+            self.padding = padding
+        else:
+            self.padding = nonnegative_tuple(padding, "padding", 2)
+        self.padding_mode = padding_mode
+
+        dt, gen = _as_float_dtype(dtype), _as_rng(rng)
+        kh, kw = self.kernel_size
+        fan_in = self.in_channels // self.groups * kh * kw
+        bound = 1.0 / math.sqrt(fan_in)
+        self.weight = Parameter(_uniform(gen, bound, (self.out_channels, self.in_channels // self.groups,
+                                                      kh, kw), dt))
+        self.bias = Parameter(_uniform(gen, bound, (self.out_channels,), dt)) if bias else None
+        self._parameters["weight"] = self.weight
+        self._parameters["bias"] = self.bias
+        self.saved_input: np.ndarray | None = None
+
+    def _conv_args(self) -> dict:
+        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
+
+    def forward(self, x):
+        self.saved_input = x
+        b = None if self.bias is None else self.bias.data
+        return F.conv2d(x, self.weight.data, b, **self._conv_args())
+
+    def backward(self, grad_output):
+        """Gradients ``(dL/dx, dL/dW, dL/db)`` from :func:`cnnbook.functional.conv2d_backward`."""
+        grad_input, grad_weight, grad_bias = F.conv2d_backward(
+            grad_output, self.saved_input, self.weight.data, **self._conv_args())
+        self.weight.accumulate(grad_weight)
+        if self.bias is not None:
+            self.bias.accumulate(grad_bias)
+        return grad_input
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class MaxPool2d(Module):
+    """Max pooling, ``torch.nn.MaxPool2d``'s arguments (``stride`` defaults to ``kernel_size``).
+
+    Backward sends each output gradient to the position of its window's maximum (recomputed from
+    the saved input by :func:`cnnbook.functional.max_pool2d_backward`).
+    ``return_indices=True`` is not offered by the layer (use the functional form).
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        super().__init__()
+        if return_indices:
+            raise ValueError("return_indices=True is not supported by the MaxPool2d layer; "
+                             "use cnnbook.functional.max_pool2d(..., return_indices=True)")
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding, self.dilation, self.ceil_mode = padding, dilation, bool(ceil_mode)
+        self.return_indices = False
+        self.saved_input: np.ndarray | None = None
+
+    def _pool_args(self) -> dict:
+        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
+                    ceil_mode=self.ceil_mode)
+
+    def forward(self, x):
+        self.saved_input = x
+        return F.max_pool2d(x, self.kernel_size, **self._pool_args())
+
+    def backward(self, grad_output):
+        return F.max_pool2d_backward(grad_output, self.saved_input, self.kernel_size, **self._pool_args())
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """Average pooling, ``torch.nn.AvgPool2d``'s arguments (``stride`` defaults to ``kernel_size``).
+
+    Backward spreads each output gradient evenly over its window
+    (:func:`cnnbook.functional.avg_pool2d_backward`). ``divisor_override`` is not supported.
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        super().__init__()
+        if divisor_override is not None:
+            raise ValueError("divisor_override is not supported; leave it None")
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding, self.ceil_mode = padding, bool(ceil_mode)
+        self.count_include_pad = bool(count_include_pad)
+        self.saved_input: np.ndarray | None = None
+
+    def _pool_args(self) -> dict:
+        return dict(stride=self.stride, padding=self.padding, ceil_mode=self.ceil_mode,
+                    count_include_pad=self.count_include_pad)
+
+    def forward(self, x):
+        self.saved_input = x
+        return F.avg_pool2d(x, self.kernel_size, **self._pool_args())
+
+    def backward(self, grad_output):
+        return F.avg_pool2d_backward(grad_output, self.saved_input, self.kernel_size, **self._pool_args())
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class Linear(Module):
+    """Fully connected layer ``y = x W^T + b``: ``x`` ``(N, in_features)``, ``W`` ``(out_features,
+    in_features)``, ``b`` ``(out_features,)``. Initialised like torch: ``U(-1/sqrt(in), 1/sqrt(in))``."""
+
+    def __init__(self, in_features, out_features, bias=True, *, dtype=np.float32, rng=None):
+        super().__init__()
+        for name, v in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(v, bool) or not isinstance(v, Integral) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        dt, gen = _as_float_dtype(dtype), _as_rng(rng)
+        bound = 1.0 / math.sqrt(self.in_features)
+        self.weight = Parameter(_uniform(gen, bound, (self.out_features, self.in_features), dt))
+        self.bias = Parameter(_uniform(gen, bound, (self.out_features,), dt)) if bias else None
+        self._parameters["weight"] = self.weight
+        self._parameters["bias"] = self.bias
+        self.saved_input: np.ndarray | None = None
+
+    def forward(self, x):
+        self.saved_input = x
+        return F.linear(x, self.weight.data, None if self.bias is None else self.bias.data)
+
+    def backward(self, grad_output):
+        grad_input, grad_weight, grad_bias = F.linear_backward(grad_output, self.saved_input,
+                                                               self.weight.data)
+        self.weight.accumulate(grad_weight)
+        if self.bias is not None:
+            self.bias.accumulate(grad_bias)
+        return grad_input
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class ReLU(Module):
+    """``max(x, 0)``; backward passes the gradient where the saved input is positive."""
+
+    def __init__(self):
+        super().__init__()
+        self.saved_input: np.ndarray | None = None
+
+    def forward(self, x):
+        self.saved_input = x
+        return F.relu(x)
+
+    def backward(self, grad_output):
+        return F.relu_backward(grad_output, self.saved_input)
+
+
+class Sigmoid(Module):
+    """``1 / (1 + exp(-x))``; backward multiplies by ``sigma(x)(1 - sigma(x))`` of the saved input."""
+
+    def __init__(self):
+        super().__init__()
+        self.saved_input: np.ndarray | None = None
+
+    def forward(self, x):
+        self.saved_input = x
+        return F.sigmoid(x)
+
+    def backward(self, grad_output):
+        return F.sigmoid_backward(grad_output, self.saved_input)
+
+
+class Flatten(Module):
+    """Merge dimensions ``start_dim .. end_dim`` into one (default: everything but the batch)."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
+        self.saved_input_shape: tuple[int, ...] | None = None
+
+    def forward(self, x):
+        x = np.asarray(x)
+        self.saved_input_shape = x.shape
+        start, end = self.start_dim % x.ndim, self.end_dim % x.ndim
+        if start > end:
+            raise ValueError(f"Flatten: start_dim ({self.start_dim}) comes after end_dim ({self.end_dim}) "
+                             f"for a {x.ndim}-D input")
+        return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1:])
+
+    def backward(self, grad_output):
+        return np.asarray(grad_output).reshape(self.saved_input_shape)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Sequential(Module):
+    """Layers applied in order; backward runs them in reverse. Children are named ``"0"``, ``"1"``,
+    ... so the parameter keys are torch's (``"0.weight"``, ``"0.bias"``, ``"3.weight"``, ...)."""
+
+    def __init__(self, *layers: Module):
+        super().__init__()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential: layer {i} must be a cnnbook.nn.Module, got {type(layer).__name__}")
+            self._modules[str(i)] = layer
+
+    def __getitem__(self, i):
+        items = list(self._modules.items())
+        if isinstance(i, slice):              # keeps the names, as torch does
+            sub = Sequential()
+            sub._modules.update(items[i])
+            return sub
+        return items[i][1]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def forward(self, x):
+        for layer in self._modules.values():
+            x = layer(x)
+        return x
+
+    def backward(self, grad_output):
+        for layer in reversed(self._modules.values()):
+            grad_output = layer.backward(grad_output)
+        return grad_output
