@@ -5,7 +5,7 @@ import numpy as np
 
 from . import nn
 
-__all__ = ["lenet5", "LENET_LAYER_NAMES"]
+__all__ = ["lenet5", "LENET_LAYER_NAMES", "LENET_RECIPE"]
 
 #: What each of the twelve entries of :func:`lenet5` is (index = the ``state_dict`` key prefix).
 LENET_LAYER_NAMES = ("conv1", "act1", "pool1", "conv2", "act2", "pool2", "flatten",
@@ -47,3 +47,9 @@ def lenet5(activation: str = "sigmoid", pool: str = "avg", *, seed=0, dtype=np.f
         nn.Linear(120, 84, dtype=dtype, rng=rng), Act(),
         nn.Linear(84, 10, dtype=dtype, rng=rng),
     )
+
+
+#: The training configuration of chapter 8 (and of its accuracy test): ReLU + max pooling LeNet,
+#: minibatch SGD with momentum on :func:`cnnbook.data.load_digits28`'s training split.
+LENET_RECIPE = dict(activation="relu", pool="max", init_seed=0,
+                    epochs=20, batch_size=32, lr=0.01, momentum=0.9, seed=0)

@@ -1,0 +1,117 @@
+"""LeNet-5: per-layer shapes against torch, the same weights give the same outputs, 20 SGD steps with
+momentum equal to torch's losses within 1e-6 (float64), and the chapter's training reaching 97%."""
+import numpy as np
+import pytest
+import torch
+
+from cnnbook.data import load_digits28
+from cnnbook.models import LENET_LAYER_NAMES, LENET_RECIPE, lenet5
+from cnnbook.training import SGD, batch_indices, evaluate, fit, train_step
+
+
+def torch_lenet5(activation="sigmoid", pool="avg"):
+    """The same network written with torch.nn (the notes' LeNet), float64."""
+    Act = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU}[activation]
+    Pool = {"avg": torch.nn.AvgPool2d, "max": torch.nn.MaxPool2d}[pool]
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 6, kernel_size=5, padding=2), Act(), Pool(kernel_size=2, stride=2),
+        torch.nn.Conv2d(6, 16, kernel_size=5), Act(), Pool(kernel_size=2, stride=2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(16 * 5 * 5, 120), Act(),
+        torch.nn.Linear(120, 84), Act(),
+        torch.nn.Linear(84, 10),
+    ).double()
+
+
+def twins(activation, pool, seed=0):
+    model = lenet5(activation, pool, seed=seed, dtype=np.float64)
+    twin = torch_lenet5(activation, pool)
+    twin.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
+    return model, twin
+
+
+EXPECTED_SHAPES = [(6, 28, 28), (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 10, 10), (16, 5, 5),
+                   (400,), (120,), (120,), (84,), (84,), (10,)]
+
+
+def test_per_layer_output_shapes_match_torch_and_the_notes():
+    model, twin = twins("sigmoid", "avg")
+    x = np.random.default_rng(0).random((2, 1, 28, 28))
+    xt = torch.from_numpy(x)
+    assert len(model) == len(twin) == len(LENET_LAYER_NAMES) == 12
+    for layer, tlayer, expected in zip(model, twin, EXPECTED_SHAPES):
+        x, xt = layer(x), tlayer(xt)
+        assert x.shape == tuple(xt.shape) == (2,) + expected
+
+
+def test_state_dict_keys_shapes_and_parameter_count():
+    model, twin = twins("relu", "max")
+    assert {k: v.shape for k, v in model.state_dict().items()} == \
+        {k: tuple(v.shape) for k, v in twin.state_dict().items()}
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "3.weight", "3.bias", "7.weight",
+                                        "7.bias", "9.weight", "9.bias", "11.weight", "11.bias"]
+    # (1*25+1)*6 + (6*25+1)*16 + 401*120 + 121*84 + 85*10 = 61,706 (the classic count)
+    assert sum(p.data.size for p in model.parameters()) == 61706
+
+
+@pytest.mark.parametrize("activation,pool", [("sigmoid", "avg"), ("relu", "max")])
+def test_same_weights_same_forward_and_gradients(activation, pool):
+    model, twin = twins(activation, pool, seed=3)
+    x, _, _, _ = load_digits28()
+    xb = x[:16].astype(np.float64)
+    y = np.arange(16) % 10
+    logits = model(xb)
+    tlogits = twin(torch.from_numpy(xb))
+    np.testing.assert_allclose(logits, tlogits.detach().numpy(), rtol=1e-10, atol=1e-12)
+    from cnnbook import functional as F
+    model.backward(F.cross_entropy_backward(logits, y))
+    torch.nn.functional.cross_entropy(tlogits, torch.from_numpy(y)).backward()
+    tgrads = dict(twin.named_parameters())
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(p.grad, tgrads[name].grad.numpy(), rtol=1e-8, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("activation,pool", [("sigmoid", "avg"), ("relu", "max")])
+def test_twenty_sgd_momentum_steps_equal_torch(activation, pool):
+    """Float64, same initial weights, same 20 minibatches: every loss within 1e-6 of torch's."""
+    x, y, _, _ = load_digits28()
+    x = x.astype(np.float64)
+    model, twin = twins(activation, pool, seed=0)
+    lr = 0.5 if activation == "sigmoid" else 0.05          # large enough that the weights move
+    opt = SGD(model.parameters(), lr=lr, momentum=0.9)
+    topt = torch.optim.SGD(twin.parameters(), lr=lr, momentum=0.9)
+    ours, theirs = [], []
+    for step, (_, idx) in enumerate(batch_indices(len(x), 64, epochs=1, seed=0)):
+        if step == 20:
+            break
+        loss, _ = train_step(model, opt, x[idx], y[idx])
+        ours.append(loss)
+        tloss = torch.nn.functional.cross_entropy(twin(torch.from_numpy(x[idx])), torch.from_numpy(y[idx]))
+        topt.zero_grad()
+        tloss.backward()
+        topt.step()
+        theirs.append(tloss.item())
+    assert len(ours) == 20
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6)
+    assert ours[0] != ours[-1]                              # training did something
+    for name, t in twin.state_dict().items():
+        np.testing.assert_allclose(model.state_dict()[name], t.numpy(), rtol=0, atol=1e-6, err_msg=name)
+
+
+def test_lenet5_bad_arguments():
+    with pytest.raises(ValueError, match="activation must be 'sigmoid' or 'relu'"):
+        lenet5("tanh")
+    with pytest.raises(ValueError, match="pool must be 'avg' or 'max'"):
+        lenet5(pool="min")
+
+
+def test_chapter_training_reaches_97_percent():
+    """The chapter's configuration (LENET_RECIPE), fixed seeds: >= 97% on the 360 held-out digits."""
+    r = LENET_RECIPE
+    x_train, y_train, x_test, y_test = load_digits28()
+    model = lenet5(r["activation"], r["pool"], seed=r["init_seed"])
+    hist = fit(model, x_train, y_train, epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"],
+               momentum=r["momentum"], seed=r["seed"], progress=False)
+    assert np.isfinite(hist.loss).all()
+    accuracy = evaluate(model, x_test, y_test)
+    assert accuracy >= 0.97, f"held-out accuracy {accuracy:.4f} < 0.97"
