@@ -36,11 +36,15 @@ def _pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int
 
 
 def _output_size(size, k, s, p, d, ceil_mode):
+    """Output length along one axis: :func:`cnnbook.shapes.pool_output_size` (same rule as ``_pool_out``)."""
     try:
-        from .shapes import pool_output_size  # H1's public version, once it exists
-    except ImportError:  # pragma: no cover - only while shapes.py is being written
+        from .shapes import pool_output_size
+    except ImportError:  # pragma: no cover - only while shapes.py does not exist yet
         return _pool_out(size, k, s, p, d, ceil_mode)
-    return int(pool_output_size(size, k, s, p, d, ceil_mode))
+    try:
+        return int(pool_output_size(size, k, s, p, d, ceil_mode))
+    except ValueError:  # a window larger than the padded input: reported by the caller
+        return _pool_out(size, k, s, p, d, ceil_mode)
 
 
 def _parse(input, kernel_size, stride, padding, dilation, ceil_mode, name="input"):
