@@ -19,6 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._checks import as_float_array, common_dtype, nonnegative_tuple, positive_tuple
+from .shapes import pool_output_size
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
 
@@ -26,25 +27,15 @@ __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backwa
 # --------------------------------------------------------------------------------------------------
 # shared helpers
 # --------------------------------------------------------------------------------------------------
-def _pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    """Output length along one axis, torch's rule (``pooling_output_shape``)."""
-    span = size + 2 * p - d * (k - 1) - 1
-    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (out - 1) * s >= size + p:
-        out -= 1  # the last window would start in the right padding: drop it
-    return out
-
-
 def _output_size(size, k, s, p, d, ceil_mode):
-    """Output length along one axis: :func:`cnnbook.shapes.pool_output_size` (same rule as ``_pool_out``)."""
-    try:
-        from .shapes import pool_output_size
-    except ImportError:  # pragma: no cover - only while shapes.py does not exist yet
-        return _pool_out(size, k, s, p, d, ceil_mode)
+    """Output length along one axis (:func:`cnnbook.shapes.pool_output_size`, torch's rule).
+
+    Returns 0 when the window does not fit into the padded input; :func:`_parse` reports that.
+    """
     try:
         return int(pool_output_size(size, k, s, p, d, ceil_mode))
-    except ValueError:  # a window larger than the padded input: reported by the caller
-        return _pool_out(size, k, s, p, d, ceil_mode)
+    except ValueError:  # window larger than the padded input
+        return 0
 
 
 def _parse(input, kernel_size, stride, padding, dilation, ceil_mode, name="input"):
