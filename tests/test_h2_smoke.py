@@ -107,6 +107,17 @@ def test_window_of_padding_only_matches_torch_forward():
         np.testing.assert_array_equal(gi, np.zeros_like(x))
 
 
+def test_ceil_mode_window_longer_than_padded_input_is_accepted_like_torch():
+    # size 1, k=3, s=3, p=1, d=2, ceil_mode: the dilated window (5) exceeds the padded input (3),
+    # yet torch's output size is 1 (one window of padding only), so it is not an error.
+    x = np.ones((1, 1, 1, 1))
+    yt, it = F.max_pool2d(torch.tensor(x), 3, 3, 1, 2, True, return_indices=True)
+    for mod in (P, R):
+        y, i = mod.max_pool2d(x, 3, 3, 1, 2, True, return_indices=True)
+        np.testing.assert_array_equal(y, yt.numpy())
+        np.testing.assert_array_equal(i, it.numpy())
+
+
 def _fd_grad(f, x, g, eps=1e-6):
     """Central finite differences of sum(f(x) * g)."""
     out = np.zeros_like(x)

@@ -27,15 +27,26 @@ __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backwa
 # --------------------------------------------------------------------------------------------------
 # shared helpers
 # --------------------------------------------------------------------------------------------------
+def _pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """Output length along one axis, exactly torch's ``pooling_output_shape``."""
+    out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1  # the last window would start in the right padding: drop it
+    return out
+
+
 def _output_size(size, k, s, p, d, ceil_mode):
     """Output length along one axis (:func:`cnnbook.shapes.pool_output_size`, torch's rule).
 
-    Returns 0 when the window does not fit into the padded input; :func:`_parse` reports that.
+    ``pool_output_size`` rejects a dilated window longer than the padded input. torch only asks
+    for an output size >= 1, which ``ceil_mode`` can give even then (e.g. size 1, k=3, s=3, p=1,
+    d=2: one window of padding only), so in that case torch's formula is used; :func:`_parse`
+    rejects sizes < 1.
     """
     try:
         return int(pool_output_size(size, k, s, p, d, ceil_mode))
-    except ValueError:  # window larger than the padded input
-        return 0
+    except ValueError:
+        return _pool_out(size, k, s, p, d, ceil_mode)
 
 
 def _parse(input, kernel_size, stride, padding, dilation, ceil_mode, name="input"):
