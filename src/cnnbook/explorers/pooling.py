@@ -1,0 +1,69 @@
+"""Explorer of chapter 6: max or average pooling of a small grey photograph with kernel size, stride and
+padding sliders; the text line evaluates the output-size formula."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..explorer import Dropdown, Explorer, Panel, Slider, View, explorer_factory
+
+__all__ = ["pooling_explorer", "small_photo"]
+
+
+def small_photo(size: int = 24, name: str = "china.jpg") -> np.ndarray:
+    """A ``size x size`` float64 grey crop of scikit-learn's sample photograph ``name``, values in [0, 1].
+
+    The central square of the picture is converted to grey (ITU-R 601 weights) and shrunk with OpenCV's
+    area interpolation. Deterministic and offline (the photo ships with scikit-learn).
+    """
+    import cv2
+    from sklearn.datasets import load_sample_image
+
+    rgb = load_sample_image(name).astype(np.float64) / 255.0
+    grey = rgb @ np.array([0.299, 0.587, 0.114])
+    h, w = grey.shape
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = grey[top:top + side, left:left + side]
+    return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA)
+
+
+@explorer_factory
+def pooling_explorer(size: int = 16) -> Explorer:
+    """Max or average pooling of a ``size x size`` grey photo (:func:`small_photo`).
+
+    Controls: the pooling kind, kernel size k, stride s and padding p (torch allows p <= k/2). Output: the
+    pooled map from ``cnnbook.functional``; panels: the input with the first window (and the window of the
+    last output cell) outlined, and the pooled map. Text: ``H_out = ⌊(H + 2p − k)/s⌋ + 1`` evaluated.
+    """
+    from .. import functional as F
+    from ..shapes import pool_output_size
+
+    x = small_photo(size)
+
+    def compute(kind: str, kernel_size: int, stride: int, padding: int) -> View:
+        k, s, p = kernel_size, stride, padding
+        if kind == "max":
+            y = F.max_pool2d(x[None, None], k, stride=s, padding=p)[0, 0]
+        else:
+            y = F.avg_pool2d(x[None, None], k, stride=s, padding=p)[0, 0]
+        n_out = pool_output_size(size, k, stride=s, padding=p)
+        last = (n_out - 1) * s - p
+        text = (f"H_out = ⌊({size} + 2·{p} − {k})/{s}⌋ + 1 = {n_out}"
+                f"   ({kind} over each {k}×{k} window; {size * size} → {n_out * n_out} numbers)")
+        panels = [
+            Panel(f"input, windows of outputs [0, 0] and [{n_out - 1}, {n_out - 1}]", x, numbers=False,
+                  vmin=0.0, vmax=1.0, highlight=[(-p, -p, k, k),
+                                                  (last, last, k, k)], scale=7),
+            Panel(f"{kind}-pooled", y, numbers=False, vmin=0.0, vmax=1.0, scale=max(1, 112 // n_out)),
+        ]
+        return View(output=y, panels=panels, text=text)
+
+    return Explorer(
+        compute,
+        [Dropdown("kind", {"max pooling": "max", "average pooling": "avg"}, default="max", label="pooling"),
+         Slider("kernel_size", [2, 3], default=2, label="kernel size k"),
+         Slider("stride", [1, 2, 3], default=2, label="stride s"),
+         Slider("padding", [0, 1], default=0, label="padding p")],
+        name="pooling",
+        title=f"Pooling a {size}×{size} grey photograph",
+    )
