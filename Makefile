@@ -6,7 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: book test lab clean bench
+VENDOR := _vendor/.installed
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: book test lab clean bench chromium
 
 # The environment: a virtualenv with the pinned requirements and cnnbook in editable mode.
 $(STAMP): requirements.txt pyproject.toml
@@ -16,15 +19,33 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --no-deps -e .
 	touch $@
 
+# The browser libraries the website loads (MathJax), pinned in package-lock.json, copied into _vendor/
+# (served as _static/ of the site): no page fetches anything from a CDN.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+$(VENDOR): node_modules/.package-lock.json tools/vendor.py
+	$(BIN)/python tools/vendor.py
+	touch $@
+
 ## make book: build the website with every chapter executed
-book: $(STAMP)
+book: $(STAMP) $(VENDOR)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
 ## make test: the whole suite (package, chapters, website in a browser)
-test: book
-	$(BIN)/python -m pytest
+test: book chromium
+	CNNBOOK_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+
+# The browser tests drive Debian's chromium with Playwright (never `playwright install`).
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	echo "Installing Debian's chromium for the browser tests (tests/test_site.py, tests/test_lab.py)"; \
+	if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	elif sudo -n true 2>/dev/null; then sudo apt-get update && sudo apt-get install -y chromium; \
+	else echo "error: $(CHROMIUM) is missing and I cannot install it (not root, no sudo)."; \
+	     echo "       Run: sudo apt-get install -y chromium   (or set CHROMIUM=/path/to/chromium)"; exit 1; fi
 
 ## make lab: JupyterLab on the book, chapters opening as notebooks
 lab: $(STAMP)
@@ -35,5 +56,5 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf _build .pytest_cache .hypothesis .benchmarks
+	rm -rf _build _vendor .pytest_cache .hypothesis .benchmarks
 	find . -name __pycache__ -prune -exec rm -rf {} +
