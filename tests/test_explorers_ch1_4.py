@@ -224,3 +224,14 @@ def test_figure_helpers_draw():
     with pytest.raises(ValueError, match="2-D"):
         viz.draw_grid(plt.gca(), np.zeros(3))
     plt.close("all")
+
+
+def test_live_widget_recomputes_when_a_control_moves():
+    ex = conv_arithmetic()
+    ex.widget()
+    before = ex._output.value
+    ex._inputs["stride"].value = 2
+    after = ex._output.value
+    assert before != after
+    n_out = size_formula(7, 3, 2, 0, 1)
+    assert f"output shape: <code data-role=\"shape\">({n_out}, {n_out})</code>" in after
