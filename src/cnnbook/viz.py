@@ -197,3 +197,69 @@ def plot_loss(losses, title: str = "loss", ax=None, log: bool = True):
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------------ chapters 5-7: rows of grids
+def show_grids(arrays, titles=None, highlights=None, cmaps=None, numbers: bool = True, decimals: int = 2,
+               shades=None, size: float = 0.42, symbols=None):
+    """A row of 2-D arrays drawn as grids of numbers (with :func:`draw_grid`), e.g. the steps of a
+    derivation: an upstream gradient, its padded version, a rotated kernel and the result.
+
+    Parameters
+    ----------
+    arrays : list of (H, W) arrays
+    titles : list of str, optional
+    highlights : list of lists of (row, col, height, width), optional
+        Rectangles to outline in each grid.
+    cmaps : list of str, optional
+        One colour map per grid (default: alternating blues, oranges, greens).
+    numbers : bool
+        Print the values in the cells (turn off for large maps).
+    shades : list of (H, W) bool arrays or None, optional
+        Cells drawn hatched in each grid (e.g. zero padding).
+    symbols : list of str, optional
+        Short strings drawn between consecutive grids (e.g. "⋆", "="); ``symbols[i]`` goes after grid ``i``.
+
+    Returns the figure.
+    """
+    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    n = len(arrays)
+    titles = titles or [None] * n
+    highlights = highlights or [()] * n
+    cmaps = cmaps or [("Blues", "Oranges", "Greens")[i % 3] for i in range(n)]
+    shades = shades or [None] * n
+    widths = [max(a.shape[1], 2) for a in arrays]
+    height = max(a.shape[0] for a in arrays)
+    fig, axes = plt.subplots(1, n, figsize=(0.6 + size * (sum(widths) + 1.2 * n), size * height + 1.0),
+                             gridspec_kw={"width_ratios": widths}, squeeze=False)
+    for idx, ax in enumerate(axes[0]):
+        draw_grid(ax, arrays[idx], titles[idx], highlight=highlights[idx], numbers=numbers,
+                  cmap=cmaps[idx], decimals=decimals, shade=shades[idx], fontsize=8)
+        if symbols and idx < len(symbols) and symbols[idx]:
+            ax.text(1.0 + 0.08 * 8 / max(widths[idx], 2), 0.5, symbols[idx], transform=ax.transAxes,
+                    fontsize=16, ha="center", va="center")
+    fig.tight_layout()
+    return fig
+
+
+def plot_overlap_1d(counts: dict, title: str = "", ax=None):
+    """Bar charts of how many kernel copies cover each output position (one bar group per entry of
+    ``counts``, e.g. ``{"k=3, s=2": [...], "k=4, s=2": [...]}``), to show uneven overlap. Returns the figure.
+    """
+    n = len(counts)
+    if ax is None:
+        fig, axes = plt.subplots(n, 1, figsize=(8, 1.5 * n + 0.4), squeeze=False)
+        axes = axes[:, 0]
+    else:
+        fig, axes = ax.figure, [ax]
+    for a, (name, c) in zip(axes, counts.items()):
+        c = np.asarray(c, dtype=np.float64)
+        a.bar(np.arange(len(c)), c, color="#4a7fb5", width=0.8)
+        a.set_ylabel("copies", fontsize=8)
+        a.set_title(name, fontsize=9, loc="left")
+        a.set_ylim(0, max(float(c.max()), 1.0) * 1.15)
+    axes[-1].set_xlabel("output position")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
