@@ -172,21 +172,65 @@ def _chunks(n, rows, length, itemsize):
 def _correlate(x, w, stride, pad, dilation, groups):
     """Grouped cross-correlation ``Y[n, o, i, j] = sum_{c,u,v} X_pad[n, c, i s + u d, j s + v d] W[o, c, u, v]``.
 
-    im2col per group (and per chunk of samples) then ``W_g (C_out/g, C_g k_h k_w) @ cols``.
+    Two ways to evaluate the same sum, per group and per chunk of samples:
+
+    * gather (im2col): copy the windows into columns, then ``W_g (C_out/g, C_g k_h k_w) @ cols``;
+    * scatter (stride 1 only, used when a group has fewer output than input channels, as in the
+      gradient of the input): ``P_uv = W[:, :, u, v] @ X_pad`` for every tap at once (one product),
+      then ``Y = sum_{u, v} P_uv`` shifted by ``(u d, v d)``; this moves less memory.
+
+    Taps whose weights are all zero (the holes of a :func:`dilate_kernel` kernel) are skipped.
     """
-    xp = pad2d(x, pad) if any(pad) else x
-    n, _, hp, wp = xp.shape
+    n, _, hp, wp = x.shape
+    hp, wp = hp + pad[0] + pad[1], wp + pad[2] + pad[3]
     c_out, cg, kh, kw = w.shape
     (sh, sw), (dh, dw) = stride, dilation
     ho, wo = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
     og = c_out // groups
-    y = np.empty((n, c_out, ho * wo), np.result_type(xp.dtype, w.dtype))
+    us, vs = np.nonzero(np.any(w != 0, axis=(0, 1)))     # taps that matter
+    if len(us) == 0:
+        us, vs = np.array([0]), np.array([0])
+    taps = len(us)
+    dtype = np.result_type(x.dtype, w.dtype)
+    if og < cg and (sh, sw) == (1, 1):
+        return _correlate_scatter(x, w, pad, us, vs, (dh, dw), groups, (ho, wo), dtype)
+    xp = pad2d(x, pad) if any(pad) else x
+    y = np.empty((n, c_out, ho * wo), dtype)
     for g in range(groups):
-        wm = w[g * og:(g + 1) * og].reshape(og, cg * kh * kw)
-        for a, b in _chunks(n, cg * kh * kw, ho * wo, xp.itemsize):
-            cols = _windows(xp[a:b, g * cg:(g + 1) * cg], (kh, kw), stride, dilation, (ho, wo))
-            y[a:b, g * og:(g + 1) * og] = wm @ cols.reshape(b - a, cg * kh * kw, ho * wo)
+        wg = w[g * og:(g + 1) * og]
+        wm = wg.reshape(og, cg * kh * kw) if taps == kh * kw else wg[:, :, us, vs].reshape(og, cg * taps)
+        for a, b in _chunks(n, cg * taps, ho * wo, xp.itemsize):
+            view = _windows(xp[a:b, g * cg:(g + 1) * cg], (kh, kw), stride, dilation, (ho, wo))
+            cols = view.reshape(b - a, cg * kh * kw, ho * wo) if taps == kh * kw else view[:, :, us, vs]
+            y[a:b, g * og:(g + 1) * og] = wm @ cols.reshape(b - a, cg * taps, ho * wo)
     return y.reshape(n, c_out, ho, wo)
+
+
+def _correlate_scatter(x, w, pad, us, vs, dilation, groups, out, dtype):
+    """Stride-1 correlation as "multiply every tap, then add the shifted products" (see _correlate).
+
+    The zero padding is not materialised: each product is added only where it overlaps the output.
+    """
+    n, _, h, width = x.shape
+    c_out, cg, _, _ = w.shape
+    og, (ho, wo), (dh, dw), (top, _, left, _) = c_out // groups, out, dilation, pad
+    taps = len(us)
+    y = np.empty((n, c_out, ho, wo), dtype)
+    for g in range(groups):
+        wm = w[g * og:(g + 1) * og][:, :, us, vs].transpose(2, 0, 1).reshape(taps * og, cg)
+        for a, b in _chunks(n, taps * og, h * width, x.itemsize):
+            xg = x[a:b, g * cg:(g + 1) * cg].transpose(1, 0, 2, 3).reshape(cg, (b - a) * h * width)
+            prod = (wm @ xg).reshape(taps, og, b - a, h, width)
+            acc = np.zeros((og, b - a, ho, wo), dtype)
+            for t, (u, v) in enumerate(zip(us, vs)):
+                # output row i reads padded row i + u d, i.e. row i + u d - top of x
+                r, c = u * dh - top, v * dw - left
+                i0, i1 = max(0, -r), min(ho, h - r)
+                j0, j1 = max(0, -c), min(wo, width - c)
+                if i0 < i1 and j0 < j1:
+                    acc[:, :, i0:i1, j0:j1] += prod[t, :, :, i0 + r:i1 + r, j0 + c:j1 + c]
+            y[a:b, g * og:(g + 1) * og] = acc.transpose(1, 0, 2, 3)
+    return y
 
 
 def _weight_grad(x, grad, kernel, stride, pad, dilation, groups):
@@ -200,10 +244,11 @@ def _weight_grad(x, grad, kernel, stride, pad, dilation, groups):
     dw = np.zeros((c_out, cg * kh * kw), np.result_type(xp.dtype, grad.dtype))
     for g in range(groups):
         for a, b in _chunks(n, cg * kh * kw, ho * wo, xp.itemsize):
-            cols = _windows(xp[a:b, g * cg:(g + 1) * cg], kernel, stride, dilation, (ho, wo))
-            cols = cols.reshape(b - a, cg * kh * kw, ho * wo)
-            gm = grad[a:b, g * og:(g + 1) * og].reshape(b - a, og, ho * wo)
-            dw[g * og:(g + 1) * og] += np.matmul(gm, cols.transpose(0, 2, 1)).sum(axis=0)
+            # columns laid out (C_g k_h k_w, n h_out w_out) so that one matrix product sums over n, i, j
+            view = _windows(xp[a:b, g * cg:(g + 1) * cg], kernel, stride, dilation, (ho, wo))
+            cols = view.transpose(1, 2, 3, 0, 4, 5).reshape(cg * kh * kw, (b - a) * ho * wo)
+            gm = grad[a:b, g * og:(g + 1) * og].transpose(1, 0, 2, 3).reshape(og, (b - a) * ho * wo)
+            dw[g * og:(g + 1) * og] += gm @ cols.T
     return dw.reshape(c_out, cg, kh, kw)
 
 
@@ -232,12 +277,12 @@ def _transposed(y, w, stride, pad, dilation, groups, extra):
     span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
     z = insert_zeros(y, (sh, sw)) if (sh, sw) != (1, 1) else y
     top, bottom, left, right = pad
-    z = _pad_or_crop(z, span_h - 1 - top, span_h - 1 - bottom + extra[0],
-                     span_w - 1 - left, span_w - 1 - right + extra[1])
+    full = (span_h - 1 - top, span_h - 1 - bottom + extra[0], span_w - 1 - left, span_w - 1 - right + extra[1])
+    z = _pad_or_crop(z, *(min(0, q) for q in full))      # negative amounts crop
     kernel = rot180(_swap_channels(w, groups))
     if (dh, dw) != (1, 1):
         kernel = dilate_kernel(kernel, (dh, dw))
-    return _correlate(z, kernel, (1, 1), (0, 0, 0, 0), (1, 1), groups)
+    return _correlate(z, kernel, (1, 1), tuple(max(0, q) for q in full), (1, 1), groups)
 
 
 # --------------------------------------------------------------------------------------------------
