@@ -228,7 +228,7 @@ def show_grids(arrays, titles=None, highlights=None, cmaps=None, numbers: bool =
     highlights = highlights or [()] * n
     cmaps = cmaps or [("Blues", "Oranges", "Greens")[i % 3] for i in range(n)]
     shades = shades or [None] * n
-    widths = [max(a.shape[1], 2) for a in arrays]
+    widths = [max(a.shape[1], 3) for a in arrays]
     height = max(a.shape[0] for a in arrays)
     fig, axes = plt.subplots(1, n, figsize=(0.6 + size * (sum(widths) + 1.2 * n), size * height + 1.0),
                              gridspec_kw={"width_ratios": widths}, squeeze=False)
