@@ -1,9 +1,10 @@
 """Copy the browser libraries the website loads from node_modules/ into _vendor/ (run by `make book`).
 
 The versions are pinned in package.json / package-lock.json and installed with `npm ci`; nothing is
-fetched from a CDN when a page is read. `_vendor/` is listed in `html_static_path` (its content lands in
-`_build/html/_static/`); it is deliberately NOT the book's `_static/` folder, because Jupyter Book adds
-every .js/.css file of that folder to every page.
+fetched from a CDN when a page is read. `_vendor/static/` is listed in `html_static_path` (its content
+lands in `_build/html/_static/`); it is deliberately NOT the book's `_static/` folder, because Jupyter
+Book adds every .js/.css file of that folder to every page. `_vendor/root/` is `html_extra_path` (copied
+to the site's top: the favicon browsers ask for on the redirecting index.html).
 
 Usage: python tools/vendor.py [--node-modules node_modules] [--out _vendor]
 """
@@ -36,6 +37,27 @@ FAVICON = (
 )
 
 
+def _png_icon(size: int = 16) -> bytes:
+    """The same icon as a PNG (browsers accept PNG data in favicon.ico), made with the standard library."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    third = size // 3
+    rows = []
+    for y in range(size):
+        row = b"\x00"
+        for x in range(size):
+            inner = third <= x < 2 * third and third <= y < 2 * third
+            row += bytes((0xF5, 0xC5, 0x42) if inner else (0x2B, 0x5B, 0x84))
+        rows.append(row)
+    ihdr = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+            + chunk(b"IEND", b""))
+
+
 def copy(src: Path, dst: Path) -> None:
     if not src.exists():
         sys.exit(f"vendor: {src} is missing; run `npm ci` first (package-lock.json pins it)")
@@ -54,7 +76,8 @@ def main(argv=None) -> None:
 
     mj_pkg = args.node_modules / "mathjax"
     version = json.loads((mj_pkg / "package.json").read_text())["version"]
-    out = args.out / "mathjax"
+    static, root = args.out / "static", args.out / "root"
+    out = static / "mathjax"
     if out.exists():
         shutil.rmtree(out)
     for rel in MATHJAX:
@@ -62,7 +85,10 @@ def main(argv=None) -> None:
     copy(mj_pkg / "LICENSE", out / "LICENSE")
     (out / "VERSION").write_text(f"mathjax {version} from npm (node_modules/mathjax/es5)\n")
     # A tiny icon of our own, so browsers asking for /favicon.ico get an answer (no 404 in the console).
-    (args.out / "favicon.svg").write_text(FAVICON)
+    static.mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True, exist_ok=True)
+    (static / "favicon.svg").write_text(FAVICON)
+    (root / "favicon.ico").write_bytes(_png_icon())
     print(f"vendor: MathJax {version} -> {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
 
 
