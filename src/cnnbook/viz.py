@@ -258,6 +258,8 @@ def plot_overlap_1d(counts: dict, title: str = "", ax=None):
         a.set_ylabel("copies", fontsize=8)
         a.set_title(name, fontsize=9, loc="left")
         a.set_ylim(0, max(float(c.max()), 1.0) * 1.15)
+        a.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        a.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
     axes[-1].set_xlabel("output position")
     if title:
         fig.suptitle(title, fontsize=10)
