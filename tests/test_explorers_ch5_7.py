@@ -160,3 +160,27 @@ def test_static_page_matches_a_rebuilt_explorer(factory, args):
     assert checksum(v.output) == checksum(ex.view().output)
     assert f'data-checksum="{checksum(v.output)}"' in html
     assert len(html) < 700_000  # the page stays light
+
+
+@pytest.mark.parametrize("factory", [pixel_picker, pooling_explorer, transposed_dilated])
+def test_live_widget_recomputes_when_a_control_moves(factory):
+    from cnnbook.explorer import render_view
+
+    ex = factory()
+    ex.widget()
+    control = ex.controls[-1]
+    other = next(v for v in control.values if v != control.default)
+    ex._inputs[control.name].value = other
+    assert ex._output.value == render_view(ex.view(**{control.name: other}))
+
+
+def test_figure_helpers_of_chapters_5_to_7():
+    fig = viz.show_grids([np.eye(3), np.ones((2, 2)), np.arange(6.0).reshape(2, 3)], ["a", "b", "c"],
+                         highlights=[[(0, 0, 1, 1)], [], []], symbols=["+", "="])
+    assert len(fig.axes) == 3 and fig.axes[0].get_title() == "a  (3×3)"
+    plt.close(fig)
+    fig = viz.plot_overlap_1d({"k = 3, s = 2": [1, 1, 2, 1, 1], "k = 2, s = 2": [1, 1, 1, 1]})
+    assert len(fig.axes) == 2
+    plt.close(fig)
+    with pytest.raises(ValueError, match="2-D"):
+        viz.show_grids([np.ones(3)])
