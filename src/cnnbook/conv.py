@@ -110,7 +110,8 @@ def _parse(nd, input, weight, bias, stride, padding, dilation, groups, transpose
         if min(out) < 1:
             raise ValueError(
                 f"input: the transposed convolution's output size {out[-nd:]} is too small for input size "
-                f"{x.shape[2:][-nd:]} (kernel {kernel[-nd:]}, stride {s[-nd:]}, padding {pad}, dilation {d[-nd:]})"
+                f"{x.shape[2:][-nd:]} (kernel {kernel[-nd:]}, stride {s[-nd:]}, padding {pad[::2][-nd:]}, "
+                f"dilation {d[-nd:]})"
             )
     else:
         c_out = w.shape[0]
@@ -127,8 +128,8 @@ def _parse(nd, input, weight, bias, stride, padding, dilation, groups, transpose
             span = di * (k - 1) + 1
             if span > n + pa + pb:
                 raise ValueError(
-                    f"kernel size can't be greater than the padded input size: (dilated) kernel size "
-                    f"{span} > input size {n} + padding {pa + pb} = {n + pa + pb}"
+                    f"weight: kernel size can't be greater than the padded input size: (dilated) kernel "
+                    f"size {span} > input size {n} + padding {pa + pb} = {n + pa + pb}"
                 )
             out.append((n + pa + pb - span) // si + 1)
         out = tuple(out)
