@@ -223,6 +223,9 @@ def show_grids(arrays, titles=None, highlights=None, cmaps=None, numbers: bool =
     Returns the figure.
     """
     arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    for a in arrays:
+        if a.ndim != 2:
+            raise ValueError(f"every array must be 2-D, got shape {a.shape}")
     n = len(arrays)
     titles = titles or [None] * n
     highlights = highlights or [()] * n
