@@ -53,12 +53,13 @@ def pixel_picker(n: int = 5) -> Explorer:
         m = pixel_influence(w, (n, n), row, col, s, p)
         n_out = m.shape[0]
         xp = np.zeros((n + 2 * p, n + 2 * p))
-        xp[row + p, col + p] = 1.0  # a one-hot input: its output under G = M is the pixel's gradient
+        xp[row + p, col + p] = 1.0  # the picked pixel, marked with a 1
         fed = [(int(i), int(j), 1, 1) for i, j in zip(*np.nonzero(m))]
         taps = [(row + p - i * s, col + p - j * s, 1, 1) for i, j, _, _ in fed]
         text = (f"H_out = ⌊({n} + 2·{p} − {k})/{s}⌋ + 1 = {conv_output_size(n, k, stride=s, padding=p)}; "
                 f"X[{row}, {col}] feeds {len(fed)} of {n_out * n_out} outputs, "
-                f"each through tap W[{row} + {p} − {s}·i, {col} + {p} − {s}·j]")
+                + (f"each through tap W[{row} − {s}·i, {col} − {s}·j]" if p == 0 else
+                 f"each through tap W[{row} + {p} − {s}·i, {col} + {p} − {s}·j]"))
         panels = [
             Panel(f"input, pixel X[{row}, {col}]", xp, numbers=True,
                   cmap="Blues", vmin=-0.5, vmax=2.0, highlight=[(row + p, col + p, 1, 1)]),
