@@ -9,6 +9,18 @@ from cnnbook.models import LENET_LAYER_NAMES, LENET_RECIPE, lenet5
 from cnnbook.training import SGD, batch_indices, evaluate, fit, train_step
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Single-threaded BLAS and torch while these tests train. On a small machine shared with other
+    processes, two-thread pools spin against each other and the load: measured here 5-10x slower."""
+    from threadpoolctl import threadpool_limits
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        yield
+    torch.set_num_threads(before)
+
+
 def torch_lenet5(activation="sigmoid", pool="avg"):
     """The same network written with torch.nn (the notes' LeNet), float64."""
     Act = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU}[activation]
@@ -80,12 +92,10 @@ def test_twenty_sgd_momentum_steps_equal_torch(activation, pool):
     lr = 0.5 if activation == "sigmoid" else 0.05          # large enough that the weights move
     opt = SGD(model.parameters(), lr=lr, momentum=0.9)
     topt = torch.optim.SGD(twin.parameters(), lr=lr, momentum=0.9)
-    ours, theirs = [], []
-    for step, (_, idx) in enumerate(batch_indices(len(x), 64, epochs=1, seed=0)):
-        if step == 20:
-            break
-        loss, _ = train_step(model, opt, x[idx], y[idx])
-        ours.append(loss)
+    batches = [idx for _, idx in batch_indices(len(x), 64, epochs=1, seed=0)][:20]
+    ours = [train_step(model, opt, x[idx], y[idx])[0] for idx in batches]
+    theirs = []
+    for idx in batches:
         tloss = torch.nn.functional.cross_entropy(twin(torch.from_numpy(x[idx])), torch.from_numpy(y[idx]))
         topt.zero_grad()
         tloss.backward()
