@@ -12,6 +12,9 @@ It prints each time, each ratio (cnnbook / torch; below 1 means cnnbook is faste
 mean of the convolution ratios. Threads: NumPy's BLAS pool size is read with ``threadpoolctl`` and
 ``torch.set_num_threads`` is set to the same number (override both with ``--threads N``).
 Each timing is the minimum over ``--repeat`` runs after one warm-up run, float32 throughout.
+On a machine whose cores are busy with other work, multi-threaded pools (OpenBLAS's and torch's
+OpenMP) spin against the load and the timings become erratic on both sides; ``--threads 1`` then gives
+the stable, like-for-like comparison.
 
     .venv/bin/python benchmarks/run.py [--repeat 5] [--threads N] [--skip-epoch]
 """

@@ -9,7 +9,6 @@ import torch
 
 from cnnbook import nn
 
-torch.set_default_dtype(torch.float64)
 
 
 def torch_twin(layer, torch_layer):
