@@ -240,7 +240,7 @@ def show_grids(arrays, titles=None, highlights=None, cmaps=None, numbers: bool =
                   cmap=cmaps[idx], decimals=decimals, shade=shades[idx], fontsize=8)
         if symbols and idx < len(symbols) and symbols[idx]:
             ax.text(1.0 + 0.08 * 8 / max(widths[idx], 2), 0.5, symbols[idx], transform=ax.transAxes,
-                    fontsize=16, ha="center", va="center")
+                    fontsize=22, ha="center", va="center")
     fig.tight_layout()
     return fig
 
