@@ -5,6 +5,10 @@ only when a launch service (Binder, JupyterHub, Colab, Thebe) is configured. The
 behind it, so none is; this extension copies the notebook myst-nb executed at build time
 (`_build/jupyter_execute/<page>.ipynb`) next to the page's source in `_sources/` and hands its name to
 the theme, which then lists ".ipynb" beside ".md" and ".pdf" in the download menu.
+
+It also drops the ipywidgets state myst-nb embeds in pages whose notebook displayed a widget: the site
+shows the explorers' self-contained HTML viewers instead (`nb_mime_priority_overrides`), so that JSON is
+dead weight (and `nb_ipywidgets_js: {}` already keeps the widget manager and require.js off the page).
 """
 from __future__ import annotations
 
@@ -26,7 +30,14 @@ def _offer_executed_notebook(app, pagename, templatename, context, doctree):
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
+def _drop_widget_state(app, pagename, templatename, context, doctree):
+    metadata = getattr(app.env, "nb_metadata", {}).get(pagename, {})
+    metadata.get("js_files", {}).pop("ipywidgets_state", None)
+
+
 def setup(app):
+    # myst-nb adds a page's scripts at the default priority 500: run before it.
+    app.connect("html-page-context", _drop_widget_state, priority=400)
     # sphinx-book-theme builds its download menu at priority 501: run just before it.
     app.connect("html-page-context", _offer_executed_notebook, priority=450)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
