@@ -163,7 +163,7 @@ _READ = """root => ({
   checksum: root.dataset.checksum, shown: root.querySelector('[data-role="shape"]').textContent,
   body: root.querySelector('.cnnbook-body').innerHTML})"""
 
-_SET_HIDDEN = """([root, name, index]) => {
+_SET_HIDDEN = """(root, [name, index]) => {
   const c = root.querySelector('[data-control="' + name + '"]');
   if (c.tagName === 'SELECT') c.selectedIndex = index; else c.value = String(index);
   c.dispatchEvent(new Event('input', {bubbles: true})); c.dispatchEvent(new Event('change', {bubbles: true}));
