@@ -70,6 +70,57 @@ def _padding(padding, kernel, stride, dilation, nd):
     return (p[0], p[0], p[1], p[1])
 
 
+def _conv_sizes(nd, x, w, s, padding, d, groups):
+    """Channel/group checks and output size of a convolution (torch's rules)."""
+    c_in, c_out, kernel = x.shape[1], w.shape[0], w.shape[2:]
+    groups = check_groups(groups, c_in, c_out)
+    if c_in != w.shape[1] * groups:
+        raise ValueError(
+            f"channel mismatch: input has {c_in} channels but weight.shape[1] * groups = "
+            f"{w.shape[1]} * {groups} = {w.shape[1] * groups}"
+        )
+    pad = _padding(padding, kernel[-nd:], s[-nd:], d[-nd:], nd)
+    out = []
+    for n, k, si, di, (pa, pb) in zip(x.shape[2:], kernel, s, d, (pad[:2], pad[2:])):
+        span = di * (k - 1) + 1
+        if span > n + pa + pb:
+            raise ValueError(
+                f"weight: kernel size can't be greater than the padded input size: (dilated) kernel "
+                f"size {span} > input size {n} + padding {pa + pb} = {n + pa + pb}"
+            )
+        out.append((n + pa + pb - span) // si + 1)
+    return groups, c_out, pad, (0, 0), tuple(out)
+
+
+def _transposed_sizes(nd, x, w, s, padding, d, groups, output_padding):
+    """Channel/group checks and output size of a transposed convolution (torch's rules)."""
+    c_in, kernel = x.shape[1], w.shape[2:]
+    if isinstance(padding, str):
+        raise TypeError(f"padding of a transposed convolution must be an int or a tuple of ints, got {padding!r}")
+    if c_in != w.shape[0]:
+        raise ValueError(
+            f"channel mismatch: input has {c_in} channels but weight.shape[0] = {w.shape[0]} "
+            f"(weight is (C_in, C_out/groups, ...))"
+        )
+    groups = check_groups(groups, c_in, c_in)
+    pad = _padding(padding, kernel[-nd:], s[-nd:], d[-nd:], nd)
+    op = _lift(nonnegative_tuple(output_padding, "output_padding", nd), nd, 0)
+    if any(o >= si and o >= di for o, si, di in zip(op, s, d)):
+        raise ValueError(
+            f"output_padding must be smaller than either stride or dilation, got "
+            f"output_padding={op[-nd:]}, stride={s[-nd:]}, dilation={d[-nd:]}"
+        )
+    out = tuple((n - 1) * si - pa - pb + di * (k - 1) + o + 1
+                for n, si, (pa, pb), di, k, o in zip(x.shape[2:], s, (pad[:2], pad[2:]), d, kernel, op))
+    if min(out) < 1:
+        raise ValueError(
+            f"input: the transposed convolution's output size {out[-nd:]} is too small for input size "
+            f"{x.shape[2:][-nd:]} (kernel {kernel[-nd:]}, stride {s[-nd:]}, padding {pad[::2][-nd:]}, "
+            f"dilation {d[-nd:]})"
+        )
+    return groups, w.shape[1] * groups, pad, op, out
+
+
 def _parse(nd, input, weight, bias, stride, padding, dilation, groups, transposed=False, output_padding=0):
     """Check and normalise the arguments of a convolution; 1-D problems become 2-D with height 1."""
     spatial = "(N, C, L) or (C, L)" if nd == 1 else "(N, C, H, W) or (C, H, W)"
@@ -85,54 +136,12 @@ def _parse(nd, input, weight, bias, stride, padding, dilation, groups, transpose
     d = _lift(positive_tuple(dilation, "dilation", nd), nd, 1)
     kernel = w.shape[2:]
     if min(kernel) < 1:
-        raise ValueError(f"weight must have a non-empty kernel, got weight of shape {tuple(weight.shape)}")
+        raise ValueError(f"weight must have a non-empty kernel, got weight of shape {w.shape}")
     c_in = x.shape[1]
     if transposed:
-        if isinstance(padding, str):
-            raise TypeError(f"padding of a transposed convolution must be an int or a tuple of ints, got {padding!r}")
-        if c_in != w.shape[0]:
-            raise ValueError(
-                f"channel mismatch: input has {c_in} channels but weight.shape[0] = {w.shape[0]} "
-                f"(weight is (C_in, C_out/groups, ...))"
-            )
-        groups = check_groups(groups, c_in, c_in)
-        c_out = w.shape[1] * groups
-        pad = _padding(padding, kernel[-nd:], s[-nd:], d[-nd:], nd)
-        op = _lift(nonnegative_tuple(output_padding, "output_padding", nd), nd, 0)
-        for o, si, di in zip(op, s, d):
-            if o >= si and o >= di:
-                raise ValueError(
-                    f"output_padding must be smaller than either stride or dilation, got "
-                    f"output_padding={op[-nd:]}, stride={s[-nd:]}, dilation={d[-nd:]}"
-                )
-        out = tuple((n - 1) * si - pa - pb + di * (k - 1) + o + 1
-                    for n, si, (pa, pb), di, k, o in zip(x.shape[2:], s, (pad[:2], pad[2:]), d, kernel, op))
-        if min(out) < 1:
-            raise ValueError(
-                f"input: the transposed convolution's output size {out[-nd:]} is too small for input size "
-                f"{x.shape[2:][-nd:]} (kernel {kernel[-nd:]}, stride {s[-nd:]}, padding {pad[::2][-nd:]}, "
-                f"dilation {d[-nd:]})"
-            )
+        groups, c_out, pad, op, out = _transposed_sizes(nd, x, w, s, padding, d, groups, output_padding)
     else:
-        c_out = w.shape[0]
-        groups = check_groups(groups, c_in, c_out)
-        if c_in != w.shape[1] * groups:
-            raise ValueError(
-                f"channel mismatch: input has {c_in} channels but weight.shape[1] * groups = "
-                f"{w.shape[1]} * {groups} = {w.shape[1] * groups}"
-            )
-        pad = _padding(padding, kernel[-nd:], s[-nd:], d[-nd:], nd)
-        op = (0, 0)
-        out = []
-        for n, k, si, di, (pa, pb) in zip(x.shape[2:], kernel, s, d, (pad[:2], pad[2:])):
-            span = di * (k - 1) + 1
-            if span > n + pa + pb:
-                raise ValueError(
-                    f"weight: kernel size can't be greater than the padded input size: (dilated) kernel "
-                    f"size {span} > input size {n} + padding {pa + pb} = {n + pa + pb}"
-                )
-            out.append((n + pa + pb - span) // si + 1)
-        out = tuple(out)
+        groups, c_out, pad, op, out = _conv_sizes(nd, x, w, s, padding, d, groups)
     if bias is not None:
         bias = as_float_array(bias, "bias", ndim=1, layout="(C_out,)")
         if bias.shape[0] != c_out:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import common_dtype
+from .._checks import as_float_array, common_dtype
 from ..conv import _check_grad_output, _finish, _parse
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv2d_backward"]
@@ -110,8 +110,9 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     ``G * X[n, c, i s + u d - p, j s + v d - p]`` to ``dW[o, c, u, v]``; ``db[o]`` sums ``G[n, o, :, :]``.
     """
     a = _parse(2, input, weight, None, stride, padding, dilation, groups)
-    dtype = common_dtype(a.x, a.w, np.asarray(grad_output) if np.asarray(grad_output).dtype.kind == "f" else None)
-    g = _check_grad_output(grad_output, a, dtype)
+    g0 = as_float_array(grad_output, "grad_output")
+    dtype = common_dtype(a.x, a.w, g0)
+    g = _check_grad_output(g0, a, dtype)
     x, w = a.x, a.w
     n_batch, _, h, width = x.shape
     c_out, c_per_group, kh, kw = w.shape
