@@ -38,14 +38,16 @@ book: $(STAMP) $(VENDOR)
 test: book chromium
 	CNNBOOK_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
-# The browser tests drive Debian's chromium with Playwright (never `playwright install`).
+# The browser tests drive Debian's chromium with Playwright (never `playwright install`); a CJK font
+# makes the Chinese terms in the screenshots legible (readers' own systems have one).
+APT_PACKAGES := chromium fonts-wqy-zenhei
 chromium:
-	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
-	echo "Installing Debian's chromium for the browser tests (tests/test_site.py, tests/test_lab.py)"; \
-	if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
-	elif sudo -n true 2>/dev/null; then sudo apt-get update && sudo apt-get install -y chromium; \
-	else echo "error: $(CHROMIUM) is missing and I cannot install it (not root, no sudo)."; \
-	     echo "       Run: sudo apt-get install -y chromium   (or set CHROMIUM=/path/to/chromium)"; exit 1; fi
+	@if [ -x "$(CHROMIUM)" ] && fc-list :lang=zh 2>/dev/null | grep -q .; then exit 0; fi; \
+	echo "Installing Debian's $(APT_PACKAGES) for the browser tests (tests/test_site.py, tests/test_lab.py)"; \
+	if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y $(APT_PACKAGES); \
+	elif sudo -n true 2>/dev/null; then sudo apt-get update && sudo apt-get install -y $(APT_PACKAGES); \
+	else echo "error: $(CHROMIUM) or a CJK font is missing and I cannot install them (not root, no sudo)."; \
+	     echo "       Run: sudo apt-get install -y $(APT_PACKAGES)   (or set CHROMIUM=/path/to/chromium)"; exit 1; fi
 
 ## make lab: JupyterLab on the book, chapters opening as notebooks
 lab: $(STAMP)
