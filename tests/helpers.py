@@ -1,0 +1,184 @@
+"""Shared utilities for the tests that compare cnnbook with PyTorch.
+
+* ``to_torch`` / ``to_numpy`` move arrays across without changing the dtype;
+* ``assert_close`` compares a cnnbook result with torch's, dtype-aware (tolerances explained there);
+* hypothesis strategies that only generate configurations torch accepts (every output size >= 1).
+
+Array *values* are drawn from a NumPy generator seeded by hypothesis (``draw(seeds)``), so the examples
+are reproducible and shrinkable without hypothesis having to build every float itself.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from hypothesis import strategies as st
+
+torch.set_num_threads(1)  # the suite runs under pytest-xdist on 2 shared cores
+
+DTYPES = (np.float32, np.float64)
+dtypes = st.sampled_from(DTYPES)
+seeds = st.integers(min_value=0, max_value=2**32 - 1)
+
+# Limits from the brief: keep every example small so the suite finishes in a few minutes.
+MAX_SPATIAL = 12
+MAX_BATCH = 3
+
+
+def to_torch(x, requires_grad: bool = False) -> torch.Tensor:
+    """A torch tensor holding a copy of ``x`` (same dtype), optionally a leaf requiring grad."""
+    # torch.tensor copies into torch-owned (aligned) memory. Do not use torch.from_numpy here: with
+    # torch 2.13 CPU, max_pool2d backward on a tensor sharing NumPy's buffer corrupted the heap in this
+    # environment (segfaults / "munmap_chunk(): invalid pointer", reproducible only for batched inputs).
+    t = torch.tensor(np.asarray(x))
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def to_numpy(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+def tolerances(dtype) -> tuple[float, float]:
+    """(rtol, atol) for comparing a result of dtype ``dtype`` with torch in the same dtype.
+
+    float64: both sides round at ~1e-16 per operation; a sum of a few hundred products (the largest
+    reduction in these small shapes) differs by far less than 1e-10 of its magnitude, so 1e-10 still
+    catches any real indexing mistake while allowing a different summation order from torch.
+    float32: unit roundoff 6e-8; reductions of up to ~500 terms summed in a different order than torch
+    (BLAS blocking, im2col vs direct) can differ by a few 1e-6 of the magnitude -> rtol 1e-4, atol 1e-5.
+    The absolute tolerance is scaled by the magnitude of the expected values (at least 1).
+    """
+    if np.dtype(dtype) == np.float64:
+        return 1e-9, 1e-10
+    return 1e-4, 1e-5
+
+
+def assert_close(actual, expected, dtype=None, what: str = "") -> None:
+    """Shapes equal, dtype equal to ``dtype`` (if given), values within ``tolerances(dtype)``."""
+    if isinstance(expected, torch.Tensor):
+        expected = to_numpy(expected)
+    expected = np.asarray(expected)
+    assert isinstance(actual, np.ndarray), f"{what}: expected a NumPy array, got {type(actual).__name__}"
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != torch {expected.shape}"
+    if dtype is not None:
+        assert actual.dtype == np.dtype(dtype), f"{what}: dtype {actual.dtype} != {np.dtype(dtype)}"
+    rtol, atol = tolerances(dtype if dtype is not None else expected.dtype)
+    scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol * scale, err_msg=what)
+
+
+def randn(rng: np.random.Generator, shape, dtype) -> np.ndarray:
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def tie_free(rng: np.random.Generator, shape, dtype) -> np.ndarray:
+    """Distinct values spaced 0.5 apart (a shuffled ramp): no ties in any pooling window, and a finite
+    difference step of 1e-6 never moves an arg-max."""
+    n = int(np.prod(shape))
+    return ((rng.permutation(n) - n / 2) * 0.5).reshape(shape).astype(dtype)
+
+
+# ------------------------------------------------------------------------------------------------
+# hypothesis strategies
+# ------------------------------------------------------------------------------------------------
+def conv_out(size, k, s, p, d):
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def pool_out(size, k, s, p, d, ceil_mode):
+    """torch's pooling output size (pooling_output_shape in ATen)."""
+    num = size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    out = num // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def convt_out(size, k, s, p, op, d):
+    return (size - 1) * s - 2 * p + d * (k - 1) + op + 1
+
+
+@st.composite
+def conv_configs(draw, ndim: int = 2, max_spatial: int = MAX_SPATIAL, max_batch: int = MAX_BATCH,
+                 max_kernel: int = 4, max_stride: int = 3, max_dilation: int = 3, max_padding: int = 2,
+                 allow_string_padding: bool = True, max_groups: int = 3, max_per_group: int = 2):
+    """A convolution configuration torch accepts: a dict with shapes, per-axis stride/padding/dilation
+    (ints or tuples), groups, and a dtype. ``padding`` may be 'valid' or 'same' (then stride 1)."""
+    groups = draw(st.integers(1, max_groups))
+    c_in = groups * draw(st.integers(1, max_per_group))
+    c_out = groups * draw(st.integers(1, max_per_group))
+    n = draw(st.integers(1, max_batch))
+    k = tuple(draw(st.integers(1, max_kernel)) for _ in range(ndim))
+    d = tuple(draw(st.integers(1, max_dilation)) for _ in range(ndim))
+    mode = draw(st.sampled_from(["ints", "ints", "ints", "valid", "same"]) if allow_string_padding
+                else st.just("ints"))
+    if mode == "same":
+        s = (1,) * ndim
+    else:
+        s = tuple(draw(st.integers(1, max_stride)) for _ in range(ndim))
+    if mode == "ints":
+        p = tuple(draw(st.integers(0, max_padding)) for _ in range(ndim))
+    else:
+        p = (0,) * ndim
+    size = []
+    for i in range(ndim):
+        lo = max(1, d[i] * (k[i] - 1) + 1 - 2 * p[i])  # output size >= 1
+        size.append(draw(st.integers(lo, max(lo, max_spatial))))
+    # int-or-tuple: sometimes pass a plain int when both axes agree (torch accepts both)
+    def maybe_int(t):
+        return t[0] if len(set(t)) == 1 and draw(st.booleans()) else t
+    return dict(
+        n=n, c_in=c_in, c_out=c_out, groups=groups, kernel=k, size=tuple(size),
+        stride=maybe_int(s), padding=mode if mode != "ints" else maybe_int(p), dilation=maybe_int(d),
+        dtype=draw(dtypes), seed=draw(seeds),
+    )
+
+
+@st.composite
+def conv_transpose_configs(draw, max_spatial: int = 8, max_batch: int = MAX_BATCH, max_kernel: int = 4,
+                           max_stride: int = 3, max_dilation: int = 3, max_padding: int = 2):
+    """A conv_transpose2d configuration torch accepts (output_padding < stride or < dilation per axis,
+    output size >= 1)."""
+    groups = draw(st.integers(1, 3))
+    c_in = groups * draw(st.integers(1, 2))
+    c_out = groups * draw(st.integers(1, 2))
+    n = draw(st.integers(1, max_batch))
+    k = tuple(draw(st.integers(1, max_kernel)) for _ in range(2))
+    s = tuple(draw(st.integers(1, max_stride)) for _ in range(2))
+    d = tuple(draw(st.integers(1, max_dilation)) for _ in range(2))
+    p = tuple(draw(st.integers(0, max_padding)) for _ in range(2))
+    op = tuple(draw(st.integers(0, max(s[i], d[i]) - 1)) for i in range(2))
+    size = []
+    for i in range(2):
+        h = draw(st.integers(1, max_spatial))
+        while convt_out(h, k[i], s[i], p[i], op[i], d[i]) < 1:
+            h += 1
+        size.append(h)
+    return dict(n=n, c_in=c_in, c_out=c_out, groups=groups, kernel=k, size=tuple(size), stride=s,
+                padding=p, output_padding=op, dilation=d, dtype=draw(dtypes), seed=draw(seeds))
+
+
+@st.composite
+def pool_configs(draw, max_spatial: int = MAX_SPATIAL, max_batch: int = MAX_BATCH, max_kernel: int = 4,
+                 with_dilation: bool = True):
+    """A pooling configuration torch accepts: padding <= kernel // 2, output size >= 1,
+    stride None (= kernel_size) or explicit."""
+    n = draw(st.integers(1, max_batch))
+    c = draw(st.integers(1, 3))
+    k = tuple(draw(st.integers(1, max_kernel)) for _ in range(2))
+    explicit_stride = draw(st.booleans())
+    s = tuple(draw(st.integers(1, 3)) for _ in range(2)) if explicit_stride else k
+    d = tuple(draw(st.integers(1, 2)) for _ in range(2)) if with_dilation else (1, 1)
+    p = tuple(draw(st.integers(0, k[i] // 2)) for i in range(2))
+    ceil_mode = draw(st.booleans())
+    size = []
+    for i in range(2):
+        lo = max(1, d[i] * (k[i] - 1) + 1 - 2 * p[i])
+        h = draw(st.integers(lo, max(lo, max_spatial)))
+        while pool_out(h, k[i], s[i], p[i], d[i], ceil_mode) < 1:
+            h += 1
+        size.append(h)
+    def maybe_int(t):
+        return t[0] if len(set(t)) == 1 and draw(st.booleans()) else t
+    return dict(n=n, c=c, kernel=maybe_int(k), stride=maybe_int(s) if explicit_stride else None,
+                padding=maybe_int(p), dilation=maybe_int(d), ceil_mode=ceil_mode, size=tuple(size),
+                dtype=draw(dtypes), seed=draw(seeds))

@@ -1,0 +1,132 @@
+"""max_pool2d, avg_pool2d and their backward functions against torch.nn.functional / autograd.
+
+Inputs for max pooling are tie-free (a shuffled ramp), so the arg-max -- and hence the indices and the
+gradient routing -- is unique and must equal torch's. Configurations cover non-square kernels,
+per-axis stride/padding/dilation, stride=None (= kernel_size), ceil_mode, count_include_pad, batch
+sizes 1..3, unbatched (C, H, W) inputs and float32/float64.
+"""
+import numpy as np
+import torch
+import torch.nn.functional as TF
+from hypothesis import given, strategies as st
+
+from cnnbook import functional as F
+from helpers import assert_close, pool_configs, randn, tie_free, to_torch
+
+
+def _mkw(cfg):
+    return dict(kernel_size=cfg["kernel"], stride=cfg["stride"], padding=cfg["padding"],
+                dilation=cfg["dilation"], ceil_mode=cfg["ceil_mode"])
+
+
+def _akw(cfg, count_include_pad):
+    return dict(kernel_size=cfg["kernel"], stride=cfg["stride"], padding=cfg["padding"],
+                ceil_mode=cfg["ceil_mode"], count_include_pad=count_include_pad)
+
+
+def _input(cfg, tie_free_values=True, unbatched=False):
+    rng = np.random.default_rng(cfg["seed"])
+    shape = (cfg["n"], cfg["c"], *cfg["size"])
+    x = tie_free(rng, shape, cfg["dtype"]) if tie_free_values else randn(rng, shape, cfg["dtype"])
+    return rng, (x[0] if unbatched else x)
+
+
+# ------------------------------------------------------------------------------------------------
+# max pooling
+# ------------------------------------------------------------------------------------------------
+@given(cfg=pool_configs(), unbatched=st.booleans())
+def test_max_pool2d_forward_and_indices_match_torch(cfg, unbatched):
+    _, x = _input(cfg, unbatched=unbatched)
+    y, idx = F.max_pool2d(x, **_mkw(cfg), return_indices=True)
+    yt, it = TF.max_pool2d(to_torch(x), **_mkw(cfg), return_indices=True)
+    assert_close(y, yt, cfg["dtype"], "max_pool2d")
+    assert idx.shape == tuple(it.shape)
+    assert np.issubdtype(idx.dtype, np.integer)
+    np.testing.assert_array_equal(idx, it.numpy())
+    # return_indices=False returns the values alone
+    assert_close(F.max_pool2d(x, **_mkw(cfg)), yt, cfg["dtype"], "max_pool2d no indices")
+
+
+def _torch_max_pool_grad(x, g, cfg):
+    """dL/dX of max pooling from torch's forward indices: each upstream gradient is added to the input
+    cell torch chose as the window's maximum (exactly what torch's backward kernel does).
+
+    torch's own max_pool2d backward is not called here: with torch 2.13 CPU in this environment it
+    corrupted the heap (segfault / "munmap_chunk(): invalid pointer") for some batched configurations
+    of this strategy, killing the test process.
+    """
+    _, it = TF.max_pool2d(to_torch(x), **_mkw(cfg), return_indices=True)
+    idx = it.numpy()
+    H, W = x.shape[-2:]
+    planes = int(np.prod(x.shape[:-2]))
+    grad = np.zeros((planes, H * W), dtype=np.float64)
+    rows = np.repeat(np.arange(planes), idx.shape[-2] * idx.shape[-1])
+    np.add.at(grad, (rows, idx.reshape(-1)), g.reshape(-1).astype(np.float64))
+    return grad.reshape(x.shape)
+
+
+@given(cfg=pool_configs(), unbatched=st.booleans())
+def test_max_pool2d_backward_matches_torch_routing(cfg, unbatched):
+    rng, x = _input(cfg, unbatched=unbatched)
+    y = TF.max_pool2d(to_torch(x), **_mkw(cfg))
+    g = randn(rng, tuple(y.shape), cfg["dtype"])  # random upstream gradient
+    gi = F.max_pool2d_backward(g, x, **_mkw(cfg))
+    assert_close(gi, _torch_max_pool_grad(x, g, cfg).astype(cfg["dtype"]), cfg["dtype"],
+                 "max_pool2d grad_input")
+
+
+def test_max_pool2d_backward_overlapping_windows_accumulate():
+    """stride < kernel: one input can be the max of several windows; its gradient is the sum."""
+    x = np.array([[[[0., 1., 0.], [1., 9., 1.], [0., 1., 0.]]]])
+    g = np.array([[[[1., 2.], [3., 4.]]]])
+    gi = F.max_pool2d_backward(g, x, 2, stride=1)
+    xt = to_torch(x, True)
+    TF.max_pool2d(xt, 2, stride=1).backward(to_torch(g))
+    assert_close(gi, xt.grad, np.float64)
+    assert gi[0, 0, 1, 1] == 10.0
+
+
+def test_max_pool2d_ties_take_first_max_like_torch():
+    """With ties torch routes the gradient to the first maximum in scan order; so must we."""
+    x = np.ones((1, 1, 4, 4))
+    g = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+    xt = to_torch(x, True)
+    y, it = TF.max_pool2d(xt, 2, return_indices=True)
+    y.backward(to_torch(g))
+    _, idx = F.max_pool2d(x, 2, return_indices=True)
+    np.testing.assert_array_equal(idx, it.numpy())
+    assert_close(F.max_pool2d_backward(g, x, 2), xt.grad, np.float64)
+
+
+# ------------------------------------------------------------------------------------------------
+# average pooling
+# ------------------------------------------------------------------------------------------------
+@given(cfg=pool_configs(with_dilation=False), count_include_pad=st.booleans(), unbatched=st.booleans())
+def test_avg_pool2d_forward_matches_torch(cfg, count_include_pad, unbatched):
+    _, x = _input(cfg, tie_free_values=False, unbatched=unbatched)
+    got = F.avg_pool2d(x, **_akw(cfg, count_include_pad))
+    want = TF.avg_pool2d(to_torch(x), **_akw(cfg, count_include_pad))
+    assert_close(got, want, cfg["dtype"], "avg_pool2d")
+
+
+@given(cfg=pool_configs(with_dilation=False), count_include_pad=st.booleans(), unbatched=st.booleans())
+def test_avg_pool2d_backward_matches_autograd(cfg, count_include_pad, unbatched):
+    rng, x = _input(cfg, tie_free_values=False, unbatched=unbatched)
+    xt = to_torch(x, True)
+    y = TF.avg_pool2d(xt, **_akw(cfg, count_include_pad))
+    g = randn(rng, tuple(y.shape), cfg["dtype"])
+    y.backward(to_torch(g))
+    gi = F.avg_pool2d_backward(g, x, **_akw(cfg, count_include_pad))
+    assert_close(gi, xt.grad, cfg["dtype"], "avg_pool2d grad_input")
+
+
+def test_avg_pool2d_ceil_mode_divisor_edge_case():
+    """ceil_mode with padding: the last window hangs over the padded border; torch divides by the
+    window clipped to the padded input (count_include_pad=True) or by the real cells (False)."""
+    x = np.arange(1.0, 26.0).reshape(1, 1, 5, 5)
+    for cip in (True, False):
+        kw = dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=cip)
+        assert_close(F.avg_pool2d(x, **kw), TF.avg_pool2d(to_torch(x), **kw), np.float64, f"cip={cip}")
+    kw = dict(kernel_size=2, stride=2, padding=0, ceil_mode=True)
+    x6 = np.arange(1.0, 31.0).reshape(1, 1, 5, 6)
+    assert_close(F.avg_pool2d(x6, **kw), TF.avg_pool2d(to_torch(x6), **kw), np.float64, "ceil no pad")
