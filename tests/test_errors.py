@@ -1,0 +1,139 @@
+"""Bad input: each case raises a ValueError/TypeError whose message names the argument, and torch
+rejects the same configuration (the accepted sets agree). One test per case."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+from cnnbook import functional as F
+
+
+def z(*shape, dtype=np.float64):
+    return np.zeros(shape, dtype=dtype)
+
+
+def t(a):
+    return torch.tensor(a)
+
+
+TORCH_ERRORS = (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError)
+
+# (id, our call, torch call, our exception type, regex naming the argument/constraint)
+CASES = [
+    ("kernel_larger_than_padded_input",
+     lambda: F.conv2d(z(1, 1, 3, 3), z(1, 1, 5, 5), padding=0),
+     lambda: TF.conv2d(t(z(1, 1, 3, 3)), t(z(1, 1, 5, 5))), ValueError, r"(?i)kernel"),
+    ("kernel_larger_than_padded_input_conv1d",
+     lambda: F.conv1d(z(1, 1, 3), z(1, 1, 3), dilation=2),
+     lambda: TF.conv1d(t(z(1, 1, 3)), t(z(1, 1, 3)), dilation=2), ValueError, r"(?i)kernel"),
+    ("channel_mismatch",
+     lambda: F.conv2d(z(1, 3, 5, 5), z(2, 2, 3, 3)),
+     lambda: TF.conv2d(t(z(1, 3, 5, 5)), t(z(2, 2, 3, 3))), ValueError, r"channel"),
+    ("groups_not_dividing_input_channels",
+     lambda: F.conv2d(z(1, 3, 5, 5), z(2, 1, 3, 3), groups=2),
+     lambda: TF.conv2d(t(z(1, 3, 5, 5)), t(z(2, 1, 3, 3)), groups=2), ValueError, r"groups"),
+    ("groups_not_dividing_output_channels",
+     lambda: F.conv2d(z(1, 4, 5, 5), z(3, 2, 3, 3), groups=2),
+     lambda: TF.conv2d(t(z(1, 4, 5, 5)), t(z(3, 2, 3, 3)), groups=2), ValueError, r"groups"),
+    ("stride_0_conv2d",
+     lambda: F.conv2d(z(1, 1, 5, 5), z(1, 1, 3, 3), stride=0),
+     lambda: TF.conv2d(t(z(1, 1, 5, 5)), t(z(1, 1, 3, 3)), stride=0), ValueError, r"stride"),
+    ("stride_0_conv1d",
+     lambda: F.conv1d(z(1, 1, 5), z(1, 1, 3), stride=0),
+     lambda: TF.conv1d(t(z(1, 1, 5)), t(z(1, 1, 3)), stride=0), ValueError, r"stride"),
+    ("stride_0_one_axis_conv_transpose2d",
+     lambda: F.conv_transpose2d(z(1, 1, 3, 3), z(1, 1, 3, 3), stride=(1, 0)),
+     lambda: TF.conv_transpose2d(t(z(1, 1, 3, 3)), t(z(1, 1, 3, 3)), stride=(1, 0)), ValueError, r"stride"),
+    ("stride_0_max_pool2d",
+     lambda: F.max_pool2d(z(1, 1, 4, 4), 2, stride=0),
+     lambda: TF.max_pool2d(t(z(1, 1, 4, 4)), 2, stride=0), ValueError, r"stride"),
+    ("dilation_0_conv2d",
+     lambda: F.conv2d(z(1, 1, 5, 5), z(1, 1, 3, 3), dilation=0),
+     lambda: TF.conv2d(t(z(1, 1, 5, 5)), t(z(1, 1, 3, 3)), dilation=0), ValueError, r"dilation"),
+    ("dilation_0_max_pool2d",
+     lambda: F.max_pool2d(z(1, 1, 4, 4), 2, dilation=0),
+     lambda: TF.max_pool2d(t(z(1, 1, 4, 4)), 2, dilation=0), ValueError, r"dilation"),
+    ("negative_padding_conv2d",
+     lambda: F.conv2d(z(1, 1, 5, 5), z(1, 1, 3, 3), padding=-1),
+     lambda: TF.conv2d(t(z(1, 1, 5, 5)), t(z(1, 1, 3, 3)), padding=-1), ValueError, r"padding"),
+    ("negative_padding_avg_pool2d",
+     lambda: F.avg_pool2d(z(1, 1, 4, 4), 2, padding=(0, -1)),
+     lambda: TF.avg_pool2d(t(z(1, 1, 4, 4)), 2, padding=(0, -1)), ValueError, r"padding"),
+    ("pool_padding_above_half_kernel_max",
+     lambda: F.max_pool2d(z(1, 1, 6, 6), 2, padding=2),
+     lambda: TF.max_pool2d(t(z(1, 1, 6, 6)), 2, padding=2), ValueError, r"padding"),
+    ("pool_padding_above_half_kernel_avg",
+     lambda: F.avg_pool2d(z(1, 1, 6, 6), 3, padding=2),
+     lambda: TF.avg_pool2d(t(z(1, 1, 6, 6)), 3, padding=2), ValueError, r"padding"),
+    ("pool_window_larger_than_input",
+     lambda: F.max_pool2d(z(1, 1, 2, 2), 3),
+     lambda: TF.max_pool2d(t(z(1, 1, 2, 2)), 3), ValueError, r"(?i)kernel|window"),
+    ("bias_wrong_length",
+     lambda: F.conv2d(z(1, 1, 5, 5), z(2, 1, 3, 3), z(3)),
+     lambda: TF.conv2d(t(z(1, 1, 5, 5)), t(z(2, 1, 3, 3)), t(z(3))), ValueError, r"bias"),
+    ("bias_wrong_length_conv_transpose2d",
+     lambda: F.conv_transpose2d(z(1, 1, 3, 3), z(1, 2, 3, 3), z(1)),
+     lambda: TF.conv_transpose2d(t(z(1, 1, 3, 3)), t(z(1, 2, 3, 3)), t(z(1))), ValueError, r"bias"),
+    ("input_2d_conv2d",
+     lambda: F.conv2d(z(5, 5), z(1, 1, 3, 3)),
+     lambda: TF.conv2d(t(z(5, 5)), t(z(1, 1, 3, 3))), ValueError, r"input"),
+    ("input_5d_conv2d",
+     lambda: F.conv2d(z(1, 1, 1, 5, 5), z(1, 1, 3, 3)),
+     lambda: TF.conv2d(t(z(1, 1, 1, 5, 5)), t(z(1, 1, 3, 3))), ValueError, r"input"),
+    ("weight_3d_conv2d",
+     lambda: F.conv2d(z(1, 1, 5, 5), z(1, 3, 3)),
+     lambda: TF.conv2d(t(z(1, 1, 5, 5)), t(z(1, 3, 3))), ValueError, r"weight"),
+    ("input_2d_max_pool2d",
+     lambda: F.max_pool2d(z(4, 4), 2),
+     lambda: TF.max_pool2d(t(z(4, 4)), 2), ValueError, r"input"),
+    ("string_array",
+     lambda: F.conv2d(np.array([[[["a"]]]]), z(1, 1, 1, 1)),
+     lambda: TF.conv2d(torch.tensor(np.array([[[["a"]]]])), t(z(1, 1, 1, 1))), TypeError, r"input"),
+    ("object_array",
+     lambda: F.conv2d(z(1, 1, 2, 2, dtype=object), z(1, 1, 1, 1)),
+     lambda: TF.conv2d(torch.from_numpy(z(1, 1, 2, 2, dtype=object)), t(z(1, 1, 1, 1))), TypeError, r"input"),
+    ("complex_array_max_pool2d",
+     lambda: F.max_pool2d(z(1, 1, 2, 2, dtype=complex), 2),
+     lambda: TF.max_pool2d(t(z(1, 1, 2, 2, dtype=complex)), 2), TypeError, r"input"),
+    ("same_padding_with_stride",
+     lambda: F.conv2d(z(1, 1, 5, 5), z(1, 1, 3, 3), stride=2, padding="same"),
+     lambda: TF.conv2d(t(z(1, 1, 5, 5)), t(z(1, 1, 3, 3)), stride=2, padding="same"), ValueError,
+     r"same"),
+    ("unknown_padding_string",
+     lambda: F.conv2d(z(1, 1, 5, 5), z(1, 1, 3, 3), padding="full"),
+     lambda: TF.conv2d(t(z(1, 1, 5, 5)), t(z(1, 1, 3, 3)), padding="full"), ValueError, r"padding"),
+    ("output_padding_too_large",
+     lambda: F.conv_transpose2d(z(1, 1, 3, 3), z(1, 1, 3, 3), stride=2, output_padding=2),
+     lambda: TF.conv_transpose2d(t(z(1, 1, 3, 3)), t(z(1, 1, 3, 3)), stride=2, output_padding=2),
+     ValueError, r"output_padding"),
+    ("cross_entropy_target_too_large",
+     lambda: F.cross_entropy(z(2, 3), np.array([0, 3])),
+     lambda: TF.cross_entropy(t(z(2, 3)), torch.tensor([0, 3])), ValueError, r"target"),
+    ("cross_entropy_target_negative",
+     lambda: F.cross_entropy(z(2, 3), np.array([0, -2])),
+     lambda: TF.cross_entropy(t(z(2, 3)), torch.tensor([0, -2])), ValueError, r"target"),
+]
+
+
+@pytest.mark.parametrize("ours, theirs, exc, pattern", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_rejected_like_torch(ours, theirs, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        ours()
+    with pytest.raises(TORCH_ERRORS):
+        theirs()
+
+
+def test_complex_conv2d_is_rejected():
+    """cnnbook is real-valued: complex arrays raise TypeError. (torch itself supports complex
+    convolutions, so there is no torch rejection to compare with here.)"""
+    with pytest.raises(TypeError, match=r"input"):
+        F.conv2d(z(1, 1, 2, 2, dtype=complex), z(1, 1, 1, 1))
+
+
+def test_backward_functions_check_their_arguments_too():
+    with pytest.raises(ValueError, match=r"stride"):
+        F.conv2d_backward(z(1, 1, 3, 3), z(1, 1, 5, 5), z(1, 1, 3, 3), stride=0)
+    with pytest.raises(ValueError, match=r"padding"):
+        F.max_pool2d_backward(z(1, 1, 3, 3), z(1, 1, 6, 6), 2, padding=2)
+    with pytest.raises(ValueError, match=r"grad_output"):
+        F.relu_backward(z(2, 3), z(3, 2))
