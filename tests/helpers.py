@@ -26,9 +26,6 @@ MAX_BATCH = 3
 
 def to_torch(x, requires_grad: bool = False) -> torch.Tensor:
     """A torch tensor holding a copy of ``x`` (same dtype), optionally a leaf requiring grad."""
-    # torch.tensor copies into torch-owned (aligned) memory. Do not use torch.from_numpy here: with
-    # torch 2.13 CPU, max_pool2d backward on a tensor sharing NumPy's buffer corrupted the heap in this
-    # environment (segfaults / "munmap_chunk(): invalid pointer", reproducible only for batched inputs).
     t = torch.tensor(np.asarray(x))
     return t.requires_grad_(requires_grad) if requires_grad else t
 
@@ -91,6 +88,17 @@ def pool_out(size, k, s, p, d, ceil_mode):
     if ceil_mode and (out - 1) * s >= size + p:
         out -= 1
     return out
+
+
+def window_hits_input(size, k, s, p, d, out):
+    """True if every pooling window along this axis covers at least one real (non-padding) cell.
+
+    torch accepts padding <= kernel_size // 2 even with dilation, so with dilation a window can lie
+    entirely in the padding (e.g. size 1, kernel 2, padding 1, dilation 2: taps at -1 and 1). torch 2.13
+    then returns -inf with an out-of-range index, and its max_pool2d backward writes outside the input
+    (heap corruption / segfault in this environment). Such configurations are excluded.
+    """
+    return all(any(0 <= i * s - p + u * d < size for u in range(k)) for i in range(out))
 
 
 def convt_out(size, k, s, p, op, d):
@@ -174,7 +182,8 @@ def pool_configs(draw, max_spatial: int = MAX_SPATIAL, max_batch: int = MAX_BATC
     for i in range(2):
         lo = max(1, d[i] * (k[i] - 1) + 1 - 2 * p[i])
         h = draw(st.integers(lo, max(lo, max_spatial)))
-        while pool_out(h, k[i], s[i], p[i], d[i], ceil_mode) < 1:
+        while pool_out(h, k[i], s[i], p[i], d[i], ceil_mode) < 1 or not window_hits_input(
+                h, k[i], s[i], p[i], d[i], pool_out(h, k[i], s[i], p[i], d[i], ceil_mode)):
             h += 1
         size.append(h)
     def maybe_int(t):
