@@ -73,3 +73,13 @@ def test_receptive_field_is_the_support_of_the_input_gradient(layers):
     y[0, 0, 0].backward()
     support = np.nonzero(x.grad[0, 0].numpy())[0]
     assert shapes.receptive_field(layers) == support.max() - support.min() + 1
+
+
+def test_pool_output_size_ceil_mode_window_larger_than_input():
+    """torch accepts ceil_mode pooling whose window is larger than the padded input (the output has
+    one partial window), e.g. size 1, kernel 2 -> 1 and size 3, kernel 4, stride 2 -> 1 (each compared
+    with the shape torch produces)."""
+    for size, k, s, p, d in [(1, 2, None, 0, 1), (3, 4, 2, 0, 1), (4, 3, 2, 1, 2)]:
+        y = TF.max_pool2d(torch.zeros(1, 1, 1, size), (1, k), None if s is None else (1, s), (0, p), (1, d),
+                          ceil_mode=True)
+        assert shapes.pool_output_size(size, k, s, p, d, ceil_mode=True) == y.shape[-1], (size, k, s, p, d)
