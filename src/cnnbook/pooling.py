@@ -27,28 +27,6 @@ __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backwa
 # --------------------------------------------------------------------------------------------------
 # shared helpers
 # --------------------------------------------------------------------------------------------------
-def _pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    """Output length along one axis, exactly torch's ``pooling_output_shape``."""
-    out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (out - 1) * s >= size + p:
-        out -= 1  # the last window would start in the right padding: drop it
-    return out
-
-
-def _output_size(size, k, s, p, d, ceil_mode):
-    """Output length along one axis (:func:`cnnbook.shapes.pool_output_size`, torch's rule).
-
-    ``pool_output_size`` rejects a dilated window longer than the padded input. torch only asks
-    for an output size >= 1, which ``ceil_mode`` can give even then (e.g. size 1, k=3, s=3, p=1,
-    d=2: one window of padding only), so in that case torch's formula is used; :func:`_parse`
-    rejects sizes < 1.
-    """
-    try:
-        return int(pool_output_size(size, k, s, p, d, ceil_mode))
-    except ValueError:
-        return _pool_out(size, k, s, p, d, ceil_mode)
-
-
 def _parse(input, kernel_size, stride, padding, dilation, ceil_mode, name="input"):
     """Check the arguments; return (x as (N, C, H, W), unbatched?, k, s, p, d, (H_out, W_out))."""
     x = as_float_array(input, name, ndim=(3, 4), layout="(N, C, H, W) or (C, H, W)")
@@ -64,19 +42,11 @@ def _parse(input, kernel_size, stride, padding, dilation, ceil_mode, name="input
     d = positive_tuple(dilation, "dilation", 2)
     if not isinstance(ceil_mode, (bool, np.bool_)):
         raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
-    if any(pi > ki // 2 for pi, ki in zip(p, k)):
-        raise ValueError(
-            f"padding must be at most half of kernel_size in every dimension "
-            f"(padding <= kernel_size // 2), got padding={p} and kernel_size={k}"
-        )
     H, W = x.shape[-2:]
-    out = tuple(_output_size(n, ki, si, pi, di, bool(ceil_mode))
-                for n, ki, si, pi, di in zip((H, W), k, s, p, d))
-    if min(out) < 1:
-        raise ValueError(
-            f"the pooling window is larger than the padded input: input size {(H, W)}, padding {p}, "
-            f"kernel_size {k}, dilation {d} give an output size {out}; every output size must be >= 1"
-        )
+    try:
+        out = pool_output_size((H, W), k, s, p, d, bool(ceil_mode))
+    except ValueError as e:
+        raise ValueError(f"{e} (input of shape {x.shape[-2:]}, kernel_size={k}, padding={p})") from None
     return x, unbatched, k, s, p, d, out
 
 

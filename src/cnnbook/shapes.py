@@ -83,6 +83,15 @@ def pool_output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil
     dropped if it would start in the right padding, i.e. if ``(H_out - 1) s >= H + p``.
     ``stride=None`` means ``stride = kernel_size`` (torch's default). ``padding`` must be at most
     half the kernel size.
+
+    Unlike a convolution, ``ceil_mode`` pooling accepts a window longer than the padded input: the
+    ceiling keeps one partial window (size 1, kernel 2 gives 1), as torch does.
+
+    Raises
+    ------
+    ValueError
+        If ``padding > kernel_size // 2``, or if the output size is below 1 (the dilated window
+        ``d(k-1)+1`` is longer than the padded input ``H + 2p`` and ``ceil_mode`` keeps no window).
     """
     if stride is None:
         stride = kernel_size
@@ -97,15 +106,14 @@ def pool_output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil
         if p > k // 2:
             raise ValueError(f"padding should be at most half of kernel_size, got padding={p}, kernel_size={k}")
         span = d * (k - 1) + 1
-        if span > h + 2 * p:
-            raise ValueError(
-                f"kernel_size: the (dilated) window size {span} can't be greater than the padded input "
-                f"size {h + 2 * p} (input {h} + 2 * padding {p})"
-            )
-        numerator = h + 2 * p - span + (s - 1 if ceil_mode else 0)
-        o = numerator // s + 1
+        o = (h + 2 * p - span + (s - 1 if ceil_mode else 0)) // s + 1
         if ceil_mode and (o - 1) * s >= h + p:
-            o -= 1
+            o -= 1  # the last window would start in the right padding: drop it
+        if o < 1:
+            raise ValueError(
+                f"kernel_size: the (dilated) window size {span} is larger than the padded input size "
+                f"{h + 2 * p} (input {h} + 2 * padding {p}): the output size would be {o}, must be >= 1"
+            )
         out.append(o)
     return out[0] if _scalar_mode(size, kernel_size, stride, padding, dilation) else tuple(out)
 
