@@ -164,12 +164,19 @@ def _panel_table(panel: Panel, a: np.ndarray) -> str:
 
 
 def _panel_image(panel: Panel, a: np.ndarray) -> str:
+    """A PNG of the colour-mapped array, shown ``scale`` times larger with square pixels.
+
+    Without outlines the PNG holds one pixel per cell and the browser enlarges it (``width``/``height``
+    and ``image-rendering: pixelated``), which keeps pages light; outlines are drawn into an enlarged PNG.
+    """
     import cv2
 
     lo, hi = _limits(panel, a)
     rgb = _colour(a, panel.cmap, lo, hi)
     scale = panel.scale or max(1, 192 // max(a.shape))
-    big = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+    big = rgb
+    if panel.highlight:
+        big = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
     for r, c, h, w in panel.highlight:  # a red outline around each highlighted rectangle
         r0, c0 = max(r, 0) * scale, max(c, 0) * scale
         r1, c1 = min(r + h, a.shape[0]) * scale - 1, min(c + w, a.shape[1]) * scale - 1
@@ -180,7 +187,9 @@ def _panel_image(panel: Panel, a: np.ndarray) -> str:
     if not ok:  # pragma: no cover - cv2 always encodes a uint8 image
         raise RuntimeError("PNG encoding failed")
     data = base64.b64encode(png.tobytes()).decode()
-    return f'<img alt="{html.escape(panel.title)}" src="data:image/png;base64,{data}">'
+    height, width = a.shape[0] * scale, a.shape[1] * scale
+    return (f'<img alt="{html.escape(panel.title)}" width="{width}" height="{height}" '
+            f'src="data:image/png;base64,{data}">')
 
 
 def render_panel(panel: Panel) -> str:
