@@ -44,31 +44,45 @@ def test_reference_conv1d_equals_torch_and_fast_path(cfg):
     assert_close(ref, F.conv1d(x, w, b, **_kw(cfg)), cfg["dtype"], "vs fast path")
 
 
-@given(cfg=conv_configs(ndim=2, max_groups=2, **SMALL))
-def test_reference_conv2d_backward_equals_autograd_and_fast_path(cfg):
+@pytest.mark.parametrize("ndim", [1, 2])
+@given(data=st.data())
+def test_reference_conv_backward_equals_autograd_and_fast_path(ndim, data):
+    cfg = data.draw(conv_configs(ndim=ndim, max_groups=2, **SMALL))
+    reference_backward, fast_backward, torch_forward = {
+        1: (R.conv1d_backward, F.conv1d_backward, TF.conv1d),
+        2: (R.conv2d_backward, F.conv2d_backward, TF.conv2d)}[ndim]
     rng, x, w, b = _conv_arrays(cfg)
     xt, wt, bt = to_torch(x, True), to_torch(w, True), to_torch(b, True)
-    y = TF.conv2d(xt, wt, bt, **_kw(cfg))
+    y = torch_forward(xt, wt, bt, **_kw(cfg))
     g = randn(rng, tuple(y.shape), cfg["dtype"])
     y.backward(to_torch(g))
-    ref = R.conv2d_backward(g, x, w, **_kw(cfg))
-    fast = F.conv2d_backward(g, x, w, **_kw(cfg))
+    ref = reference_backward(g, x, w, **_kw(cfg))
+    fast = fast_backward(g, x, w, **_kw(cfg))
     for r, f, want, name in zip(ref, fast, (xt.grad, wt.grad, bt.grad), ("gi", "gw", "gb")):
         assert_close(r, want, cfg["dtype"], name + " vs torch")
         assert_close(r, f, cfg["dtype"], name + " vs fast path")
 
 
 @given(cfg=conv_transpose_configs(max_spatial=5, max_batch=2, max_kernel=3))
-def test_reference_conv_transpose2d_equals_torch_and_fast_path(cfg):
+def test_reference_conv_transpose2d_and_backward_equal_torch_and_fast_path(cfg):
     rng = np.random.default_rng(cfg["seed"])
     x = randn(rng, (cfg["n"], cfg["c_in"], *cfg["size"]), cfg["dtype"])
     w = randn(rng, (cfg["c_in"], cfg["c_out"] // cfg["groups"], *cfg["kernel"]), cfg["dtype"])
     b = randn(rng, (cfg["c_out"],), cfg["dtype"])
     kw = dict(stride=cfg["stride"], padding=cfg["padding"], output_padding=cfg["output_padding"],
               groups=cfg["groups"], dilation=cfg["dilation"])
+    xt, wt, bt = to_torch(x, True), to_torch(w, True), to_torch(b, True)
+    y = TF.conv_transpose2d(xt, wt, bt, **kw)
     ref = R.conv_transpose2d(x, w, b, **kw)
-    assert_close(ref, TF.conv_transpose2d(to_torch(x), to_torch(w), to_torch(b), **kw), cfg["dtype"], "vs torch")
+    assert_close(ref, y, cfg["dtype"], "vs torch")
     assert_close(ref, F.conv_transpose2d(x, w, b, **kw), cfg["dtype"], "vs fast path")
+    g = randn(rng, tuple(y.shape), cfg["dtype"])
+    y.backward(to_torch(g))
+    ref = R.conv_transpose2d_backward(g, x, w, **kw)
+    fast = F.conv_transpose2d_backward(g, x, w, **kw)
+    for r, f, want, name in zip(ref, fast, (xt.grad, wt.grad, bt.grad), ("gi", "gw", "gb")):
+        assert_close(r, want, cfg["dtype"], name + " vs torch")
+        assert_close(r, f, cfg["dtype"], name + " vs fast path")
 
 
 def _pkw(cfg):

@@ -10,7 +10,8 @@ import numpy as np
 from .._checks import as_float_array, common_dtype
 from ..conv import _check_grad_output, _finish, _parse
 
-__all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv2d_backward"]
+__all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv2d_backward", "conv1d_backward",
+           "conv_transpose2d_backward"]
 
 
 def _loop_conv2d(x, w, b, stride, pad, dilation, groups, out_size, dtype):
@@ -138,4 +139,80 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
                                 if 0 <= row < h and 0 <= col < width:
                                     grad_input[n, channel, row, col] += grad * w[o, c, u, v]
                                     grad_weight[o, c, u, v] += grad * x[n, channel, row, col]
+    return _finish(grad_input, a), grad_weight, grad_bias
+
+
+def conv1d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
+    """Loop version of :func:`cnnbook.functional.conv1d_backward`: ``G[n, o, i]`` sends
+    ``G * W[o, c, u]`` to ``dX[n, c, i s + u d - p]`` and ``G * X[n, c, i s + u d - p]`` to ``dW[o, c, u]``;
+    ``db[o]`` sums ``G[n, o, :]``."""
+    a = _parse(1, input, weight, None, stride, padding, dilation, groups)
+    g0 = as_float_array(grad_output, "grad_output")
+    dtype = common_dtype(a.x, a.w, g0)
+    g = _check_grad_output(g0, a, dtype)[:, :, 0, :]
+    x, w = a.x[:, :, 0, :], a.w[:, :, 0, :]
+    s, d, p = a.stride[1], a.dilation[1], a.pad[2]
+    n_batch, _, length = x.shape
+    c_out, c_per_group, k = w.shape
+    o_per_group = c_out // a.groups
+    grad_input = np.zeros(x.shape, dtype)
+    grad_weight = np.zeros(w.shape, dtype)
+    grad_bias = np.zeros(c_out, dtype)
+    for n in range(n_batch):
+        for o in range(c_out):
+            group = o // o_per_group
+            for i in range(a.out[1]):
+                grad = g[n, o, i]
+                grad_bias[o] += grad
+                for c in range(c_per_group):
+                    channel = group * c_per_group + c
+                    for u in range(k):
+                        t = i * s + u * d - p
+                        if 0 <= t < length:
+                            grad_input[n, channel, t] += grad * w[o, c, u]
+                            grad_weight[o, c, u] += grad * x[n, channel, t]
+    return (grad_input[0] if a.unbatched else grad_input), grad_weight, grad_bias
+
+
+def conv_transpose2d_backward(grad_output, input, weight, stride=1, padding=0, output_padding=0, groups=1,
+                              dilation=1):
+    """Loop version of :func:`cnnbook.functional.conv_transpose2d_backward`.
+
+    The forward scatter added ``X[n, c, i, j] * W[c, o, u, v]`` to ``Y[n, o', i s + u d - p, j s + v d - p]``
+    (``o'`` the output channel of group member ``o``), so with ``G`` that entry of ``dL/dY``:
+    ``dX[n, c, i, j] += G * W[c, o, u, v]``, ``dW[c, o, u, v] += G * X[n, c, i, j]``, ``db[o']`` sums ``G``.
+    """
+    a = _parse(2, input, weight, None, stride, padding, dilation, groups, True, output_padding)
+    g0 = as_float_array(grad_output, "grad_output")
+    dtype = common_dtype(a.x, a.w, g0)
+    g = _check_grad_output(g0, a, dtype)
+    x, w = a.x, a.w
+    n_batch, c_in, h, width = x.shape
+    _, o_per_group, kh, kw = w.shape
+    (sh, sw), (dh, dw), (top, _, left, _) = a.stride, a.dilation, a.pad
+    ho, wo = a.out
+    c_per_group = c_in // a.groups
+    grad_input = np.zeros(x.shape, dtype)
+    grad_weight = np.zeros(w.shape, dtype)
+    for n in range(n_batch):
+        for c in range(c_in):
+            group = c // c_per_group
+            for i in range(h):
+                for j in range(width):
+                    for o in range(o_per_group):
+                        out_channel = group * o_per_group + o
+                        for u in range(kh):
+                            for v in range(kw):
+                                row = i * sh + u * dh - top
+                                col = j * sw + v * dw - left
+                                if 0 <= row < ho and 0 <= col < wo:
+                                    grad = g[n, out_channel, row, col]
+                                    grad_input[n, c, i, j] += grad * w[c, o, u, v]
+                                    grad_weight[c, o, u, v] += grad * x[n, c, i, j]
+    grad_bias = np.zeros(a.c_out, dtype)
+    for n in range(n_batch):
+        for o in range(a.c_out):
+            for row in range(ho):
+                for col in range(wo):
+                    grad_bias[o] += g[n, o, row, col]
     return _finish(grad_input, a), grad_weight, grad_bias
