@@ -4,7 +4,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-JB_FLAGS := -W -n --keep-going
+# --all: every page is rebuilt and re-executed, also when only src/cnnbook changed (Sphinx alone would
+# keep the pages whose .md did not change, with outputs of the old code); -W: warnings are errors.
+JB_FLAGS := --all -W -n --keep-going
 
 VENDOR := _vendor/.installed
 CHROMIUM ?= /usr/bin/chromium
