@@ -1,11 +1,13 @@
 """Ready-made networks built from :mod:`cnnbook.nn`."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import nn
 
-__all__ = ["lenet5", "LENET_LAYER_NAMES", "LENET_RECIPE"]
+__all__ = ["lenet5", "LENET_LAYER_NAMES", "LENET_RECIPE", "trained_lenet"]
 
 #: What each of the twelve entries of :func:`lenet5` is (index = the ``state_dict`` key prefix).
 LENET_LAYER_NAMES = ("conv1", "act1", "pool1", "conv2", "act2", "pool2", "flatten",
@@ -53,3 +55,29 @@ def lenet5(activation: str = "sigmoid", pool: str = "avg", *, seed=0, dtype=np.f
 #: minibatch SGD with momentum on :func:`cnnbook.data.load_digits28`'s training split.
 LENET_RECIPE = dict(activation="relu", pool="max", init_seed=0,
                     epochs=25, batch_size=32, lr=0.01, momentum=0.9, seed=0)
+
+
+@functools.lru_cache(maxsize=2)
+def trained_lenet(epochs: int | None = None):
+    """LeNet-5 trained by :data:`LENET_RECIPE` on :func:`cnnbook.data.load_digits28`'s training split.
+
+    The same steps as chapter 8's training cell (``lenet5`` with the recipe's activation, pooling and
+    ``init_seed``, then ``fit`` with its epochs, batch size, learning rate, momentum and ``seed``), run
+    with single-threaded BLAS so that every process computes the same weights. The result is cached:
+    the chapter's explorer and the tests share one run. ``epochs`` overrides the recipe's (a quick model
+    for tests). Returns ``(model, history)``; treat the model as read-only (it is shared), or copy it
+    with ``load_state_dict``.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from .data import load_digits28
+    from .training import fit
+
+    r = LENET_RECIPE
+    x_train, y_train, _, _ = load_digits28()
+    model = lenet5(r["activation"], r["pool"], seed=r["init_seed"])
+    with threadpool_limits(limits=1):
+        history = fit(model, x_train, y_train, epochs=r["epochs"] if epochs is None else epochs,
+                      batch_size=r["batch_size"], lr=r["lr"], momentum=r["momentum"], seed=r["seed"],
+                      progress=False)
+    return model, history

@@ -1,0 +1,96 @@
+"""Explorer of chapter 8: a handwritten test digit passing through the trained LeNet, one stage at a time
+(input, conv1 + activation, pool1, conv2 + activation, pool2), with the class probabilities."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..explorer import Dropdown, Explorer, Panel, View, explorer_factory
+
+__all__ = ["lenet_explorer", "STAGES"]
+
+#: The stages shown, as (name, label, index of the last LeNet layer applied; -1 = the input itself).
+STAGES = (
+    ("input", "input digit", -1),
+    ("conv1", "conv1 + activation", 1),
+    ("pool1", "pool1", 2),
+    ("conv2", "conv2 + activation", 4),
+    ("pool2", "pool2", 5),
+)
+
+
+def _examples(y_test: np.ndarray, predicted: np.ndarray, n_wrong: int) -> dict[str, int]:
+    """Drop-down options: the first test digit of every class, then up to ``n_wrong`` misread ones."""
+    options = {}
+    for c in range(10):
+        k = int(np.flatnonzero(y_test == c)[0])
+        options[f"a {c} (test #{k})"] = k
+    for k in np.flatnonzero(predicted != y_test)[:n_wrong]:
+        options[f"test #{k}: a {y_test[k]} read as {predicted[k]}"] = int(k)
+    return options
+
+
+def _stage_text(stage: str, recipe: dict) -> str:
+    """The output-size arithmetic of a stage, evaluated with :mod:`cnnbook.shapes`."""
+    from ..shapes import conv_output_size, pool_output_size
+
+    act, pool = recipe["activation"], {"max": "max", "avg": "average"}[recipe["pool"]]
+    if stage == "input":
+        return "1 channel, 28×28 (standardised grey levels)"
+    if stage == "conv1":
+        n = conv_output_size(28, 5, padding=2)
+        return f"6 kernels 1×5×5, padding 2: ⌊(28 + 2·2 − 5)/1⌋ + 1 = {n}, then {act}"
+    if stage == "pool1":
+        return f"{pool} pooling 2×2, stride 2: ⌊(28 − 2)/2⌋ + 1 = {pool_output_size(28, 2)}"
+    if stage == "conv2":
+        n = conv_output_size(14, 5)
+        return f"16 kernels 6×5×5, no padding: ⌊(14 − 5)/1⌋ + 1 = {n}, then {act}"
+    return f"{pool} pooling 2×2, stride 2: ⌊(10 − 2)/2⌋ + 1 = {pool_output_size(10, 2)}; 16·5·5 = 400 features"
+
+
+@explorer_factory
+def lenet_explorer(epochs: int | None = None, n_wrong: int = 2) -> Explorer:
+    """A test digit through LeNet-5 trained by :func:`cnnbook.models.trained_lenet` (``epochs``
+    overrides the recipe's, for quick tests).
+
+    Controls: the digit (the first test example of each class, then ``n_wrong`` misclassified ones) and
+    the stage. Output: the activations ``(C, H, W)`` after that stage for that digit. Panels: every
+    channel as an image (one colour scale per stage, so channels compare), and the ten softmax
+    probabilities of the network's output. Text: the stage's output-size arithmetic and the prediction.
+    """
+    from ..activations import log_softmax
+    from ..data import load_digits28
+    from ..models import LENET_RECIPE, trained_lenet
+    from ..training import predict
+
+    model, _ = trained_lenet(epochs)
+    _, _, x_test, y_test = load_digits28()
+    examples = _examples(y_test, predict(model, x_test), n_wrong)
+
+    def compute(example: int, stage: str) -> View:
+        x = x_test[example:example + 1]
+        acts = [x]
+        for layer in model:
+            acts.append(layer(acts[-1]))
+        last = {name: index for name, _, index in STAGES}[stage]
+        y = acts[last + 1][0]
+        p = np.exp(log_softmax(acts[-1], dim=1)[0])
+        guess = int(p.argmax())
+        cmap = "gray" if stage == "input" else "viridis"
+        lo, hi = (float(y.min()), float(y.max())) if stage == "input" else (0.0, float(y.max()) or 1.0)
+        scale = max(1, 84 // y.shape[-1])
+        panels = [Panel(f"map {c}" if y.shape[0] > 1 else "input", y[c], numbers=False, cmap=cmap,
+                        vmin=lo, vmax=hi, scale=scale) for c in range(y.shape[0])]
+        panels.append(Panel("softmax p(0) … p(9)", p[None, :], numbers=True, cmap="Blues",
+                            vmin=0.0, vmax=1.3, decimals=2))
+        text = (f"{_stage_text(stage, LENET_RECIPE)}.  True class {y_test[example]}, "
+                f"predicted {guess} (p = {p[guess]:.3f}).")
+        return View(output=y, panels=panels, text=text)
+
+    default = int(np.flatnonzero(y_test == 3)[0])  # the digit of the chapter's feature-map figure
+    return Explorer(
+        compute,
+        [Dropdown("example", examples, default=default, label="test digit"),
+         Dropdown("stage", {label: name for name, label, _ in STAGES}, default="conv1", label="stage")],
+        name="lenet-stages",
+        title="A test digit through the trained LeNet, stage by stage",
+    )

@@ -1,0 +1,93 @@
+"""Chapter 8: the LeNet stage explorer, every setting checked against the same weights run through a
+torch LeNet (intermediate activations, softmax, prediction) and the output sizes written out here."""
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from cnnbook.data import load_digits28
+from cnnbook.explorer import checksum, rebuild, render_view
+from cnnbook.explorers.lenet import STAGES, lenet_explorer
+from cnnbook.models import LENET_RECIPE, trained_lenet
+
+torch.set_num_threads(1)
+
+#: (C, H, W) after each stage of LeNet-5 on a 28x28 digit: 28+2*2-5+1 = 28, 28/2 = 14, 14-5+1 = 10, 10/2 = 5.
+SHAPES = {"input": (1, 28, 28), "conv1": (6, 28, 28), "pool1": (6, 14, 14), "conv2": (16, 10, 10),
+          "pool2": (16, 5, 5)}
+
+
+def torch_twin(model):
+    r = LENET_RECIPE
+    Act = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU}[r["activation"]]
+    Pool = {"avg": torch.nn.AvgPool2d, "max": torch.nn.MaxPool2d}[r["pool"]]
+    twin = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 6, kernel_size=5, padding=2), Act(), Pool(kernel_size=2, stride=2),
+        torch.nn.Conv2d(6, 16, kernel_size=5), Act(), Pool(kernel_size=2, stride=2),
+        torch.nn.Flatten(), torch.nn.Linear(400, 120), Act(), torch.nn.Linear(120, 84), Act(),
+        torch.nn.Linear(84, 10))
+    twin.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
+    return twin
+
+
+@pytest.fixture(scope="module")
+def quick():
+    """A one-epoch model keeps this test fast; the page's explorer (full recipe) is checked in the browser."""
+    return lenet_explorer(epochs=1), trained_lenet(epochs=1)[0]
+
+
+def test_every_setting_equals_torch(quick):
+    ex, model = quick
+    twin = torch_twin(model)
+    _, _, x_test, y_test = load_digits28()
+    last = {name: index for name, _, index in STAGES}
+    settings = list(ex.settings())
+    assert len(settings) == len(ex.controls[0].values) * 5
+    for st in settings:
+        v = ex.view(**st)
+        assert v.shape == SHAPES[st["stage"]]
+        with torch.no_grad():
+            x = torch.from_numpy(x_test[st["example"]:st["example"] + 1])
+            want = x if last[st["stage"]] < 0 else twin[:last[st["stage"]] + 1](x)
+            p = torch.softmax(twin(x), dim=1)[0].numpy()
+        np.testing.assert_allclose(v.output, want[0].numpy(), rtol=1e-4, atol=1e-5, err_msg=str(st))
+        # one image panel per channel, then the ten probabilities
+        assert len(v.panels) == SHAPES[st["stage"]][0] + 1
+        np.testing.assert_allclose(v.panels[-1].array[0], p, rtol=1e-4, atol=1e-6)
+        guess = int(re.search(r"predicted (\d)", v.text).group(1))
+        assert guess == int(p.argmax())
+        assert f"True class {y_test[st['example']]}" in v.text
+        # the size arithmetic printed for the stage ends in the stage's spatial size
+        if st["stage"] != "input":
+            assert f"= {SHAPES[st['stage']][1]}" in v.text
+
+
+def test_examples_are_one_per_class_then_misread_digits(quick):
+    ex, model = quick
+    twin = torch_twin(model)
+    _, _, x_test, y_test = load_digits28()
+    values = ex.controls[0].values
+    assert [int(y_test[k]) for k in values[:10]] == list(range(10))
+    assert all(int(np.flatnonzero(y_test == c)[0]) == values[c] for c in range(10))
+    with torch.no_grad():
+        predicted = twin(torch.from_numpy(x_test[values[10:]])).argmax(1).numpy()
+    assert len(values) == 12 and (predicted != y_test[values[10:]]).all()
+
+
+def test_rebuilds_from_its_page_attributes(quick):
+    ex, _ = quick
+    again = rebuild(ex.factory, ex.args)
+    assert ex.factory == "cnnbook.explorers.lenet:lenet_explorer" and ex.args == {"epochs": 1, "n_wrong": 2}
+    for st in [ex.default_setting, {"example": ex.controls[0].values[-1], "stage": "pool2"}]:
+        a, b = ex.view(**st), again.view(**st)
+        assert checksum(a.output) == checksum(b.output) and render_view(a) == render_view(b)
+
+
+def test_live_widget_recomputes_when_the_stage_changes(quick):
+    ex, _ = quick
+    ex.widget()
+    ex._inputs["stage"].value = "pool2"
+    assert "(16, 5, 5)" in ex._output.value
+    ex._inputs["stage"].value = "input"
+    assert "(1, 28, 28)" in ex._output.value
