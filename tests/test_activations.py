@@ -64,11 +64,16 @@ def test_sigmoid_forward_and_backward_match_torch(shape, dtype, seed, scale):
 
 
 @given(shape=shapes, dtype=dtypes, seed=seeds, data=st.data())
-def test_log_softmax_matches_torch(shape, dtype, seed, data):
+def test_log_softmax_and_backward_match_torch(shape, dtype, seed, data):
     dim = data.draw(st.integers(-len(shape), len(shape) - 1))
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal(shape) * 5).astype(dtype)
-    assert_close(F.log_softmax(x, dim=dim), TF.log_softmax(to_torch(x), dim=dim), dtype, "log_softmax")
+    xt = to_torch(x, True)
+    yt = TF.log_softmax(xt, dim=dim)
+    assert_close(F.log_softmax(x, dim=dim), yt, dtype, "log_softmax")
+    g = randn(rng, shape, dtype)
+    yt.backward(to_torch(g))
+    assert_close(F.log_softmax_backward(g, x, dim=dim), xt.grad, dtype, "log_softmax grad")
 
 
 def test_log_softmax_default_dim_is_last_and_stable():

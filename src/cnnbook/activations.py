@@ -13,7 +13,7 @@ from ._checks import as_float_array, common_dtype
 
 __all__ = [
     "linear", "linear_backward", "relu", "relu_backward", "sigmoid", "sigmoid_backward",
-    "log_softmax", "cross_entropy", "cross_entropy_backward",
+    "log_softmax", "log_softmax_backward", "cross_entropy", "cross_entropy_backward",
 ]
 
 
@@ -168,6 +168,24 @@ def log_softmax(input, dim=-1):
     m = np.where(np.isfinite(m), m, 0)  # a row of -inf stays -inf/nan as in torch, no warnings
     shifted = x - m
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def log_softmax_backward(grad_output, input, dim=-1):
+    """Gradient of :func:`log_softmax` along ``dim``: ``(grad_input)``.
+
+    With ``Z = log_softmax(X)`` and ``p = softmax(X) = exp(Z)``, ``dZ_j/dX_k = [j = k] - p_k``, so
+
+    .. math:: \\frac{\\partial L}{\\partial X_k} = G_k - p_k \\sum_j G_j
+
+    for the upstream gradient ``G`` (sums along ``dim``). Shapes: ``grad_output`` and ``input`` alike.
+    """
+    x = as_float_array(input, "input")
+    g = as_float_array(grad_output, "grad_output")
+    _same_shape(g, x)
+    dtype = common_dtype(x, g)
+    axis = _axis(dim, x.ndim)
+    p = np.exp(log_softmax(x.astype(dtype, copy=False), dim=dim))
+    return (g - p * np.sum(g, axis=axis, keepdims=True)).astype(dtype, copy=False)
 
 
 def _softmax(x):

@@ -10,6 +10,7 @@ from .activations import (
     linear,
     linear_backward,
     log_softmax,
+    log_softmax_backward,
     relu,
     relu_backward,
     sigmoid,
@@ -43,6 +44,7 @@ __all__ = [
     "sigmoid",
     "sigmoid_backward",
     "log_softmax",
+    "log_softmax_backward",
     "cross_entropy",
     "cross_entropy_backward",
 ]
