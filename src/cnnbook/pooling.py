@@ -46,7 +46,7 @@ def _parse(input, kernel_size, stride, padding, dilation, ceil_mode, name="input
     try:
         out = pool_output_size((H, W), k, s, p, d, bool(ceil_mode))
     except ValueError as e:
-        raise ValueError(f"{e} (input of shape {x.shape[-2:]}, kernel_size={k}, padding={p})") from None
+        raise ValueError(f"{e} (input of spatial shape {(H, W)})") from None
     return x, unbatched, k, s, p, d, out
 
 
