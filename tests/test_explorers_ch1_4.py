@@ -156,11 +156,15 @@ def test_conv_arithmetic_equals_torch_and_the_size_formula_for_every_setting():
         assert view.shape == expected.shape == (n_out, n_out), setting
         np.testing.assert_allclose(view.output, expected, atol=1e-12)
         assert f"= {n_out}   (window" in view.text
-        # the outlined taps of the chosen window add up to the outlined output cell
+        # the outlined taps: k*k for window [0, 0], then k*k for the last window (unless it is the
+        # same); each window's taps add up to its output cell
         inp, out = view.panels[0], view.panels[1]
-        total = sum(inp.array[r, c] for r, c, _, _ in inp.highlight)
         (i, j, _, _), = out.highlight
-        assert total == out.array[i, j]
+        windows = [(0, 0), (i, j)] if i else [(0, 0)]
+        assert len(inp.highlight) == len(windows) * k * k
+        for w, (a, b) in enumerate(windows):
+            taps = inp.highlight[w * k * k:(w + 1) * k * k]
+            assert sum(inp.array[r, c] for r, c, _, _ in taps) == out.array[a, b]
         # every input cell read by some window: the coverage adds up to n_out^2 k^2 reads
         assert view.panels[2].array.sum() == n_out * n_out * k * k
 

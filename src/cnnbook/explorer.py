@@ -125,14 +125,21 @@ def _format_number(v: float, decimals: int) -> str:
     return f"{v:.{decimals}f}".rstrip("0").rstrip(".")
 
 
+#: The colour of NaN cells: explorers mark cells that hold no value (e.g. padding) with NaN.
+NAN_RGB = (250, 205, 215)
+
+
 def _colour(values: np.ndarray, cmap: str, vmin: float, vmax: float) -> np.ndarray:
-    """RGB uint8 colours of ``values`` under a matplotlib colour map."""
+    """RGB uint8 colours of ``values`` under a matplotlib colour map (NaN: :data:`NAN_RGB`)."""
     from matplotlib import colormaps
 
     span = (vmax - vmin) or 1.0
-    t = np.clip((values - vmin) / span, 0.0, 1.0)
-    t = np.where(np.isfinite(values), t, 0.0)
-    return (colormaps[cmap](t)[..., :3] * 255).astype(np.uint8)
+    with np.errstate(invalid="ignore"):
+        t = np.clip((values - vmin) / span, 0.0, 1.0)
+    t = np.where(np.isnan(values), 0.0, np.nan_to_num(t, nan=0.0, posinf=1.0, neginf=0.0))
+    rgb = (colormaps[cmap](t)[..., :3] * 255).astype(np.uint8)
+    rgb[np.isnan(values)] = NAN_RGB
+    return rgb
 
 
 def _limits(panel: Panel, a: np.ndarray) -> tuple[float, float]:

@@ -25,8 +25,9 @@ def conv_arithmetic(n: int = 7, seed: int = 0) -> Explorer:
     """Sliders for kernel size, stride, padding and dilation on an ``n x n`` grid of digits 0..9.
 
     The kernel is all ones, so every output number is the sum of the input numbers under its window
-    (the outlined taps). Panels: the zero-padded input with the window of the last output cell (where the
-    floor of the size formula bites), the output grid with that cell outlined, and how many windows read
+    (the outlined taps). Panels: the zero-padded input with the windows of the first output cell and of the
+    last one (where the floor of the size formula bites; the window slides by the stride in between),
+    the output grid with the last cell outlined, and how many windows read
     each input cell (zeros show the cells a large stride skips).
     The text line evaluates the output-size formula with ``cnnbook.shapes.conv_output_size``.
     """
@@ -41,7 +42,8 @@ def conv_arithmetic(n: int = 7, seed: int = 0) -> Explorer:
         n_out = conv_output_size(n, k, stride=s, padding=p, dilation=d)
         i = j = n_out - 1
         xp = np.pad(x, p)
-        taps = [(i * s + u * d, j * s + v * d, 1, 1) for u in range(k) for v in range(k)]
+        # the taps of the first window and of the last one: in between, the window slides by s
+        taps = [(a * s + u * d, a * s + v * d, 1, 1) for a in sorted({0, i}) for u in range(k) for v in range(k)]
         coverage = np.zeros_like(xp)
         for a in range(n_out):
             for b in range(n_out):
@@ -52,7 +54,7 @@ def conv_arithmetic(n: int = 7, seed: int = 0) -> Explorer:
         text = (f"n_out = ⌊({n} + 2·{p} − {d}·({k} − 1) − 1)/{s}⌋ + 1 = ⌊{n + 2 * p - span}/{s}⌋ + 1 = {n_out}"
                 f"   (window spans {span} cells; padded input {n + 2 * p}×{n + 2 * p})")
         panels = [
-            Panel(f"padded input (p = {p}), window of output [{i}, {j}]", xp, numbers=True,
+            Panel(f"padded input (p = {p}), windows of outputs [0, 0] and [{i}, {j}]", xp, numbers=True,
                   cmap="Blues", vmin=-2, vmax=14, highlight=taps),
             Panel(f"output = window sums, cell [{i}, {j}]", y, numbers=True, cmap="Greens",
                   vmin=-float(y.max()) * 0.2, vmax=float(y.max()) * 1.6 or 1.0, highlight=[(i, j, 1, 1)]),

@@ -32,8 +32,8 @@ def pooling_explorer(size: int = 16) -> Explorer:
     """Max or average pooling of a ``size x size`` grey photo (:func:`small_photo`).
 
     Controls: the pooling kind, kernel size k, stride s and padding p (torch allows p <= k/2). Output: the
-    pooled map from ``cnnbook.functional``; panels: the input with the first window (and the window of the
-    last output cell) outlined, and the pooled map. Text: ``H_out = ⌊(H + 2p − k)/s⌋ + 1`` evaluated.
+    pooled map from ``cnnbook.functional``; panels: the input, its padding drawn pink, with the windows of
+    the first and the last output cell outlined, and the pooled map. Text: ``H_out = ⌊(H + 2p − k)/s⌋ + 1`` evaluated.
     """
     from .. import functional as F
     from ..shapes import pool_output_size
@@ -47,13 +47,15 @@ def pooling_explorer(size: int = 16) -> Explorer:
         else:
             y = F.avg_pool2d(x[None, None], k, stride=s, padding=p)[0, 0]
         n_out = pool_output_size(size, k, stride=s, padding=p)
-        last = (n_out - 1) * s - p
+        last = (n_out - 1) * s  # first row/column of the last window, in padded coordinates
         text = (f"H_out = ⌊({size} + 2·{p} − {k})/{s}⌋ + 1 = {n_out}"
                 f"   ({kind} over each {k}×{k} window; {size * size} → {n_out * n_out} numbers)")
+        # The padding is drawn pink (NaN): max pooling pads with -inf, average pooling with zeros.
+        xp = np.pad(x, p, constant_values=np.nan) if p else x
+        padded = f", padded by {p}" if p else ""
         panels = [
-            Panel(f"input, windows of outputs [0, 0] and [{n_out - 1}, {n_out - 1}]", x, numbers=False,
-                  vmin=0.0, vmax=1.0, highlight=[(-p, -p, k, k),
-                                                  (last, last, k, k)], scale=7),
+            Panel(f"input{padded}; windows of outputs [0, 0] and [{n_out - 1}, {n_out - 1}]", xp,
+                  numbers=False, vmin=0.0, vmax=1.0, highlight=[(0, 0, k, k), (last, last, k, k)], scale=7),
             Panel(f"{kind}-pooled", y, numbers=False, vmin=0.0, vmax=1.0, scale=max(1, 112 // n_out)),
         ]
         return View(output=y, panels=panels, text=text)
