@@ -1,5 +1,6 @@
-"""A chapter in JupyterLab, as a reader uses it (`make lab`): it opens as a notebook, runs, and its
-explorer is a live widget whose stride slider changes the printed output shape.
+"""Chapters in JupyterLab, as a reader uses them (`make lab`): each opens as a notebook, runs, and its
+explorer is a live widget whose stride slider changes the printed output shape (chapters 4, 6 and 7:
+convolution arithmetic, pooling, transposed convolution).
 
 Starts `jupyter lab` on 127.0.0.1 with a token and the project's JupyterLab settings
 (JUPYTER_CONFIG_DIR=.jupyter: Markdown/MyST files open as Jupytext notebooks), drives Debian's chromium
@@ -22,9 +23,20 @@ from playwright.sync_api import expect, sync_playwright
 from browser_util import ROOT, SCREENSHOTS, free_port, launch
 
 from cnnbook.explorers.arithmetic import conv_arithmetic
-from cnnbook.shapes import conv_output_size
+from cnnbook.explorers.pooling import pooling_explorer
+from cnnbook.explorers.transposed import transposed_dilated
+from cnnbook.shapes import conv_output_size, conv_transpose_output_size, pool_output_size
 
-CHAPTER = "04_padding_stride_channels.md"
+#: (chapter, the explorer it shows with defaults, output size along one axis for a setting by the formula)
+CASES = [
+    ("04_padding_stride_channels.md", conv_arithmetic,
+     lambda st: conv_output_size(7, st["kernel_size"], st["stride"], st["padding"], st["dilation"])),
+    ("06_pooling.md", pooling_explorer,
+     lambda st: pool_output_size(16, st["kernel_size"], st["stride"], st["padding"])),
+    ("07_transposed_dilated.md", transposed_dilated,
+     lambda st: conv_transpose_output_size(3, st["kernel_size"], st["stride"], st["padding"],
+                                           dilation=st["dilation"])),
+]
 
 
 @pytest.fixture
@@ -73,16 +85,19 @@ def lab(tmp_path):
         log.close()
 
 
-def test_chapter_runs_in_jupyterlab_and_stride_slider_updates_shape(lab):
+@pytest.mark.parametrize("chapter, factory, formula", CASES, ids=[c[0].split("_")[0] for c in CASES])
+def test_chapter_runs_in_jupyterlab_and_stride_slider_updates_shape(lab, chapter, factory, formula):
     base, token = lab
-    explorer = conv_arithmetic()  # what the chapter shows (it calls conv_arithmetic() with defaults)
+    explorer = factory()  # what the chapter shows (it calls the factory with its defaults)
     default = explorer.default_setting
+    strides = next(c for c in explorer.controls if c.name == "stride").values
+    screenshot = SCREENSHOTS / f"lab_{chapter.split('_')[0]}.png"
     with sync_playwright() as p:
         browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             workspace = f"cnnbook-test-{secrets.token_hex(4)}"
-            page.goto(f"{base}/lab/workspaces/{workspace}/tree/{CHAPTER}?reset&token={token}")
+            page.goto(f"{base}/lab/workspaces/{workspace}/tree/{chapter}?reset&token={token}")
             # Opened as a notebook (Jupytext), not in the text editor.
             page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=90_000)
             expect(page.locator(".jp-NotebookPanel .jp-Cell.jp-CodeCell").first).to_be_visible()
@@ -103,10 +118,10 @@ def test_chapter_runs_in_jupyterlab_and_stride_slider_updates_shape(lab):
                     }""", timeout=300_000)
             finally:
                 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(SCREENSHOTS / "lab.png"))
+                page.screenshot(path=str(screenshot))
             errors = panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
             tracebacks = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
-            assert not tracebacks, f"{CHAPTER} raised in JupyterLab:\n" + "\n".join(tracebacks)[:3000]
+            assert not tracebacks, f"{chapter} raised in JupyterLab:\n" + "\n".join(tracebacks)[:3000]
 
             live = panel.locator(".cnnbook-live-explorer").filter(has_text="stride s").first
             live.scroll_into_view_if_needed()
@@ -117,15 +132,14 @@ def test_chapter_runs_in_jupyterlab_and_stride_slider_updates_shape(lab):
             slider = live.locator(".widget-slider").filter(has_text="stride s")
             handle = slider.locator(".noUi-handle")
             handle.focus()
-            for key, stride in (("End", 3), ("ArrowLeft", 2), ("Home", 1)):
+            for key, stride in (("End", strides[-1]), ("ArrowLeft", strides[-2]), ("Home", strides[0])):
                 handle.press(key)
-                n = conv_output_size(7, default["kernel_size"], stride=stride,
-                                     padding=default["padding"], dilation=default["dilation"])
-                want = explorer.view(**{**default, "stride": stride}).shape
-                assert want[-1] == n  # the explorer agrees with the size formula
+                setting = {**default, "stride": stride}
+                want = explorer.view(**setting).shape
+                assert want[-1] == formula(setting)  # the explorer agrees with the size formula
                 expect(slider.locator(".widget-readout")).to_have_text(str(stride))
                 expect(shape).to_have_text(str(want), timeout=30_000)
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / "lab.png"))
+            page.screenshot(path=str(screenshot))
         finally:
             browser.close()

@@ -384,17 +384,18 @@ class Explorer:
         import ipywidgets as w
 
         inputs = {}
+        style = {"description_width": "initial"}  # the whole label, never "kernel siz..."
         for c in self.controls:
             if c.kind == "dropdown":
                 inputs[c.name] = w.Dropdown(options=list(zip(c.labels, c.values)), value=c.default,
-                                            description=c.label)
+                                            description=c.label, style=style)
             elif all(isinstance(v, int) for v in c.values) and c.values == list(
                     range(c.values[0], c.values[-1] + 1)):
                 inputs[c.name] = w.IntSlider(value=c.default, min=c.values[0], max=c.values[-1],
-                                             description=c.label, continuous_update=False)
+                                             description=c.label, continuous_update=False, style=style)
             else:
                 inputs[c.name] = w.SelectionSlider(options=list(zip(c.labels, c.values)), value=c.default,
-                                                   description=c.label, continuous_update=False)
+                                                   description=c.label, continuous_update=False, style=style)
         out = w.HTML(value=render_view(self.view()))
 
         def refresh(_change=None):
