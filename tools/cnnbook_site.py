@@ -6,14 +6,19 @@ behind it, so none is; this extension copies the notebook myst-nb executed at bu
 (`_build/jupyter_execute/<page>.ipynb`) next to the page's source in `_sources/` and hands its name to
 the theme, which then lists ".ipynb" beside ".md" and ".pdf" in the download menu.
 
+On the way it repairs the notebook's stream outputs. With ``nb_merge_streams`` myst-nb joins a cell's
+printed chunks into its first chunk *in place*, and the notebook it saves still holds the later chunks:
+their lines would appear twice in the download. :func:`single_streams` keeps one output per stream.
+
 It also drops the ipywidgets state myst-nb embeds in pages whose notebook displayed a widget: the site
 shows the explorers' self-contained HTML viewers instead (`nb_mime_priority_overrides`), so that JSON is
 dead weight (and `nb_ipywidgets_js: {}` already keeps the widget manager and require.js off the page).
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
+
+import nbformat
 
 
 def _offer_executed_notebook(app, pagename, templatename, context, doctree):
@@ -26,8 +31,40 @@ def _offer_executed_notebook(app, pagename, templatename, context, doctree):
         return
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(executed, target)
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = single_streams(cell.outputs)
+    nbformat.write(nb, target)
     context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+def _chunk(text: str) -> str:
+    """A stream chunk as myst-nb's merge appends it: trailing white space cut, one newline."""
+    return text.rstrip() + "\n" if text.rstrip() else ""
+
+
+def single_streams(outputs):
+    """One stream output per name (stdout, stderr), at the place of the first, holding all the text.
+
+    A first chunk that already ends with the later chunks (myst-nb merged them into it) is kept as it
+    is and the later chunks are dropped; otherwise the later chunks are appended to it.
+    """
+    heads, rests, kept = {}, {}, []
+    for out in outputs:
+        if out.get("output_type") != "stream":
+            kept.append(out)
+        elif out["name"] not in heads:
+            heads[out["name"]] = out
+            rests[out["name"]] = []
+            kept.append(out)
+        else:
+            rests[out["name"]].append(out["text"])
+    for name, head in heads.items():
+        tail = "".join(_chunk(text) for text in rests[name])
+        if tail and not (len(head["text"]) > len(tail) and head["text"].endswith(tail)):
+            head["text"] = _chunk(head["text"]) + tail
+    return kept
 
 
 def _drop_widget_state(app, pagename, templatename, context, doctree):
