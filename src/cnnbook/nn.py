@@ -224,7 +224,7 @@ class Conv2d(Module):
         return F.conv2d(x, self.weight.data, b, **self._conv_args())
 
     def backward(self, grad_output):
-        """Gradients ``(dL/dx, dL/dW, dL/db)`` from :func:`cnnbook.functional.conv2d_backward`."""
+        """Return ``dL/dx``; add ``dL/dW`` and ``dL/db`` into the parameters' ``.grad``."""
         grad_input, grad_weight, grad_bias = F.conv2d_backward(
             grad_output, self.saved_input, self.weight.data, **self._conv_args())
         self.weight.accumulate(grad_weight)

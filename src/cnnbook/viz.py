@@ -15,9 +15,16 @@ def _format_cell(v: float, decimals: int) -> str:
     return f"{v:.{decimals}f}".rstrip("0").rstrip(".")
 
 
+def _text_colour(rgba) -> str:
+    """Dark text on a light cell, white text on a dark one (by the cell colour's luminance)."""
+    r, g, b = rgba[:3]
+    return "#111111" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+
+
 def draw_grid(ax, array, title: str | None = None, highlight=(), numbers: bool = True,
-              cmap: str = "Blues", vmin=None, vmax=None, decimals: int = 2, fontsize: int = 9,
-              edgecolor: str = "#999999", highlight_color: str = "#e02020", shade=None):
+              cmap: str = "Blues", vmin=None, vmax=None, decimals: int = 2, fontsize: float = 9,
+              edgecolor: str = "#999999", highlight_color: str = "#e02020", shade=None,
+              soft: bool = True, title_fontsize: float = 10):
     """Draw a 2-D array as a grid of cells on ``ax``, with its numbers printed in the cells.
 
     Parameters
@@ -32,6 +39,11 @@ def draw_grid(ax, array, title: str | None = None, highlight=(), numbers: bool =
         Print each value in its cell.
     shade : (H, W) bool array, optional
         Cells drawn hatched (e.g. the zero padding).
+    soft : bool
+        Use only the lighter part of ``cmap`` (the default), so the grid stays pale; with ``False``
+        ``vmin`` .. ``vmax`` span the whole colour map (e.g. ``cmap="gray"`` draws an image's pixels
+        with their own brightness). Either way each number is printed in dark or white, whichever
+        contrasts with its cell.
     """
     a = np.asarray(array, dtype=np.float64)
     if a.ndim != 2:
@@ -41,8 +53,9 @@ def draw_grid(ax, array, title: str | None = None, highlight=(), numbers: bool =
     hi = np.nanmax(a) if vmax is None else vmax
     if hi == lo:
         hi = lo + 1.0
-    ax.imshow(a, cmap=cmap, vmin=lo - 0.15 * (hi - lo), vmax=hi + 0.6 * (hi - lo),
-              extent=(-0.5, w - 0.5, h - 0.5, -0.5))
+    if soft:
+        lo, hi = lo - 0.15 * (hi - lo), hi + 0.6 * (hi - lo)
+    image = ax.imshow(a, cmap=cmap, vmin=lo, vmax=hi, extent=(-0.5, w - 0.5, h - 0.5, -0.5))
     for r in range(h + 1):
         ax.plot([-0.5, w - 0.5], [r - 0.5, r - 0.5], color=edgecolor, lw=0.6)
     for c in range(w + 1):
@@ -54,8 +67,10 @@ def draw_grid(ax, array, title: str | None = None, highlight=(), numbers: bool =
     if numbers:
         for r in range(h):
             for c in range(w):
+                if np.isnan(a[r, c]):
+                    continue
                 ax.text(c, r, _format_cell(a[r, c], decimals), ha="center", va="center",
-                        fontsize=fontsize, color="#111111")
+                        fontsize=fontsize, color=_text_colour(image.to_rgba(a[r, c])))
     for r, c, hh, ww in highlight:
         ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), ww, hh, fill=False,
                                    edgecolor=highlight_color, lw=2.5))
@@ -66,7 +81,7 @@ def draw_grid(ax, array, title: str | None = None, highlight=(), numbers: bool =
     for s in ax.spines.values():
         s.set_visible(False)
     if title is not None:
-        ax.set_title(f"{title}  ({h}×{w})", fontsize=10)
+        ax.set_title(f"{title}  ({h}×{w})", fontsize=title_fontsize)
     return ax
 
 
@@ -92,28 +107,26 @@ def show_correlation_step(x, k, y, i: int, j: int, stride: int = 1, padding: int
     else:
         boxes = [(i * stride + u * dilation, j * stride + v * dilation, 1, 1)
                  for u in range(kh) for v in range(kw)]
-    sizes = [xp.shape[1], k.shape[1], y.shape[1]]
-    fig, axes = plt.subplots(1, 3, figsize=(2.0 + 0.5 * sum(sizes), 0.55 * max(xp.shape[0], 3) + 0.9),
-                             gridspec_kw={"width_ratios": [max(s, 2) for s in sizes]})
-    draw_grid(axes[0], xp, titles[0], highlight=boxes, shade=shade if padding else None,
-              decimals=decimals)
-    draw_grid(axes[1], k, titles[1], cmap="Oranges", decimals=decimals)
-    draw_grid(axes[2], y, titles[2], highlight=[(i, j, 1, 1)], cmap="Greens", decimals=decimals)
-    fig.tight_layout()
-    return fig
+    # The three grids with one cell size (see show_grids, defined below), wrapped if too wide.
+    return show_grids([xp, k, y], list(titles), highlights=[boxes, [], [(i, j, 1, 1)]],
+                      cmaps=["Blues", "Oranges", "Greens"], shades=[shade if padding else None, None, None],
+                      decimals=decimals, size=0.42)
 
 
 def show_images(images, titles=None, ncols: int | None = None, cmap: str = "gray", size: float = 2.6,
-                symmetric: bool = False, colorbar: bool = False):
+                symmetric: bool = False, colorbar: bool = False, fontsize: float = 10,
+                max_width: float = 6.8):
     """A row (or grid) of images, e.g. a picture and its feature maps, each titled with its shape.
 
     ``images`` are 2-D arrays (shown with ``cmap``) or (H, W, 3) RGB arrays. With ``symmetric=True`` a
     2-D map is drawn with limits ``±max|value|`` (so zero is the middle colour, good for signed maps).
-    Returns the figure.
+    Each panel is ``size`` inches wide; without ``ncols`` as many panels go in a row as fit in
+    ``max_width`` inches (about the width of the book's text column, so titles keep their size on
+    the page), and the rest wrap to the next rows. Returns the figure.
     """
     images = [np.asarray(im) for im in images]
     n = len(images)
-    ncols = ncols or n
+    ncols = ncols or max(1, min(n, int(max_width // size)))
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 0.85), squeeze=False)
     for idx, ax in enumerate(axes.flat):
@@ -130,7 +143,7 @@ def show_images(images, titles=None, ncols: int | None = None, cmap: str = "gray
             if colorbar:
                 fig.colorbar(handle, ax=ax, fraction=0.046, pad=0.04)
         name = titles[idx] if titles is not None else ""
-        ax.set_title(f"{name}\n{'×'.join(str(s) for s in im.shape)}", fontsize=9)
+        ax.set_title(f"{name}\n{'×'.join(str(s) for s in im.shape)}", fontsize=fontsize)
     fig.tight_layout()
     return fig
 
@@ -142,7 +155,8 @@ def show_sparsity(matrix, title: str = "conv matrix", input_shape=None, ax=None)
     """
     m = np.asarray(matrix, dtype=np.float64)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(min(11, 1.5 + 0.28 * m.shape[1]), min(7, 1.0 + 0.28 * m.shape[0])))
+        width = min(6.8, 1.5 + 0.28 * m.shape[1])                # at most the width of the text column
+        fig, ax = plt.subplots(figsize=(width, min(5.5, 1.2 + (width - 1.5) * m.shape[0] / m.shape[1])))
     else:
         fig = ax.figure
     shown = np.where(m == 0, np.nan, m)
@@ -165,7 +179,7 @@ def plot_signals(signals: dict, title: str = "", ax=None, stem: bool = False):
     Returns the figure.
     """
     if ax is None:
-        fig, ax = plt.subplots(figsize=(8, 3))
+        fig, ax = plt.subplots(figsize=(6.8, 3))
     else:
         fig = ax.figure
     for name, s in signals.items():
@@ -176,7 +190,7 @@ def plot_signals(signals: dict, title: str = "", ax=None, stem: bool = False):
             ax.plot(np.arange(len(s)), s, marker=".", label=name)
     ax.axhline(0, color="#999999", lw=0.6)
     ax.set_xlabel("t")
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=9, loc="best")
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
@@ -201,7 +215,8 @@ def plot_loss(losses, title: str = "loss", ax=None, log: bool = True):
 
 # ------------------------------------------------------------------ chapters 5-7: rows of grids
 def show_grids(arrays, titles=None, highlights=None, cmaps=None, numbers: bool = True, decimals: int = 2,
-               shades=None, size: float = 0.42, symbols=None):
+               shades=None, size: float = 0.42, symbols=None, fontsize: float = 9,
+               max_width: float = 6.8):
     """A row of 2-D arrays drawn as grids of numbers (with :func:`draw_grid`), e.g. the steps of a
     derivation: an upstream gradient, its padded version, a rotated kernel and the result.
 
@@ -219,6 +234,13 @@ def show_grids(arrays, titles=None, highlights=None, cmaps=None, numbers: bool =
         Cells drawn hatched in each grid (e.g. zero padding).
     symbols : list of str, optional
         Short strings drawn between consecutive grids (e.g. "⋆", "="); ``symbols[i]`` goes after grid ``i``.
+    size : float
+        The side of one cell in inches; every grid uses the same cell size.
+    fontsize : float
+        Size of the numbers in the cells (titles are one point larger).
+    max_width : float
+        Grids that do not fit in a row of this many inches (about the book's text column) wrap to the
+        next row, so that the figure is never scaled down on the page.
 
     Returns the figure.
     """
@@ -231,17 +253,52 @@ def show_grids(arrays, titles=None, highlights=None, cmaps=None, numbers: bool =
     highlights = highlights or [()] * n
     cmaps = cmaps or [("Blues", "Oranges", "Greens")[i % 3] for i in range(n)]
     shades = shades or [None] * n
-    widths = [max(a.shape[1], 3) for a in arrays]
-    height = max(a.shape[0] for a in arrays)
-    fig, axes = plt.subplots(1, n, figsize=(0.6 + size * (sum(widths) + 1.2 * n), size * height + 1.0),
-                             gridspec_kw={"width_ratios": widths}, squeeze=False)
-    for idx, ax in enumerate(axes[0]):
-        draw_grid(ax, arrays[idx], titles[idx], highlight=highlights[idx], numbers=numbers,
-                  cmap=cmaps[idx], decimals=decimals, shade=shades[idx], fontsize=8)
-        if symbols and idx < len(symbols) and symbols[idx]:
-            ax.text(1.0 + 0.08 * 8 / max(widths[idx], 2), 0.5, symbols[idx], transform=ax.transAxes,
-                    fontsize=22, ha="center", va="center")
-    fig.tight_layout()
+    symbols = list(symbols or []) + [""] * n
+    title_size = fontsize + 1
+    gap, sym_gap, title_h, row_gap = 0.2, 0.5, 0.4, 0.15       # inches
+
+    # Width of each panel: the grid (its axes span h + 0.2 by w + 0.2 cells), or its title if wider.
+    def title_width(i):
+        if titles[i] is None:
+            return 0.0
+        text = f"{titles[i]}  ({arrays[i].shape[0]}×{arrays[i].shape[1]})"
+        return 0.6 * title_size / 72 * len(text)                 # a generous estimate of its width
+
+    grid_w = [size * (a.shape[1] + 0.2) for a in arrays]
+    panel_w = [max(g, title_width(i)) for i, g in enumerate(grid_w)]
+    after = [sym_gap if symbols[i] else gap for i in range(n)]  # space after panel i
+
+    rows, row = [], []
+    for i in range(n):
+        width = sum(panel_w[j] + after[j] for j in row) + panel_w[i]
+        if row and width > max_width:
+            rows.append(row)
+            row = []
+        row.append(i)
+    rows.append(row)
+    row_w = [sum(panel_w[j] + after[j] for j in r) - (0 if symbols[r[-1]] else after[r[-1]]) for r in rows]
+    row_h = [size * (max(arrays[j].shape[0] for j in r) + 0.2) + title_h for r in rows]
+    fig_w = max(row_w)
+    fig_h = sum(row_h) + row_gap * (len(rows) - 1)
+    fig = plt.figure(figsize=(fig_w, fig_h))
+
+    top = fig_h
+    for r, rh in zip(rows, row_h):
+        x = 0.0
+        grid_top = top - title_h
+        for i in r:
+            h_in = size * (arrays[i].shape[0] + 0.2)
+            left = x + (panel_w[i] - grid_w[i]) / 2
+            ax = fig.add_axes((left / fig_w, (grid_top - h_in) / fig_h, grid_w[i] / fig_w, h_in / fig_h))
+            draw_grid(ax, arrays[i], titles[i], highlight=highlights[i], numbers=numbers,
+                      cmap=cmaps[i], decimals=decimals, shade=shades[i], fontsize=fontsize,
+                      title_fontsize=title_size)
+            x += panel_w[i]
+            if symbols[i]:
+                fig.text((x + after[i] / 2) / fig_w, (grid_top - h_in / 2) / fig_h, symbols[i],
+                         fontsize=22, ha="center", va="center")
+            x += after[i]
+        top -= rh + row_gap
     return fig
 
 
@@ -251,7 +308,7 @@ def plot_overlap_1d(counts: dict, title: str = "", ax=None):
     """
     n = len(counts)
     if ax is None:
-        fig, axes = plt.subplots(n, 1, figsize=(8, 1.5 * n + 0.4), squeeze=False)
+        fig, axes = plt.subplots(n, 1, figsize=(6.8, 1.5 * n + 0.4), squeeze=False)
         axes = axes[:, 0]
     else:
         fig, axes = ax.figure, [ax]
