@@ -135,8 +135,7 @@ def _colour(values: np.ndarray, cmap: str, vmin: float, vmax: float) -> np.ndarr
 
     span = (vmax - vmin) or 1.0
     with np.errstate(invalid="ignore"):
-        t = np.clip((values - vmin) / span, 0.0, 1.0)
-    t = np.where(np.isnan(values), 0.0, np.nan_to_num(t, nan=0.0, posinf=1.0, neginf=0.0))
+        t = np.nan_to_num(np.clip((values - vmin) / span, 0.0, 1.0), nan=0.0)  # +-inf clip to 1 / 0
     rgb = (colormaps[cmap](t)[..., :3] * 255).astype(np.uint8)
     rgb[np.isnan(values)] = NAN_RGB
     return rgb

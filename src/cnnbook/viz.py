@@ -7,6 +7,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+#: Width in inches of the book's text column: a figure no wider is shown at its natural size, so its
+#: text keeps the font size it was drawn with.
+TEXT_WIDTH = 6.8
+
 
 # ------------------------------------------------------------------ chapters 1-4: grids, windows, maps
 def _format_cell(v: float, decimals: int) -> str:
@@ -115,7 +119,7 @@ def show_correlation_step(x, k, y, i: int, j: int, stride: int = 1, padding: int
 
 def show_images(images, titles=None, ncols: int | None = None, cmap: str = "gray", size: float = 2.6,
                 symmetric: bool = False, colorbar: bool = False, fontsize: float = 10,
-                max_width: float = 6.8):
+                max_width: float = TEXT_WIDTH):
     """A row (or grid) of images, e.g. a picture and its feature maps, each titled with its shape.
 
     ``images`` are 2-D arrays (shown with ``cmap``) or (H, W, 3) RGB arrays. With ``symmetric=True`` a
@@ -155,7 +159,7 @@ def show_sparsity(matrix, title: str = "conv matrix", input_shape=None, ax=None)
     """
     m = np.asarray(matrix, dtype=np.float64)
     if ax is None:
-        width = min(6.8, 1.5 + 0.28 * m.shape[1])                # at most the width of the text column
+        width = min(TEXT_WIDTH, 1.5 + 0.28 * m.shape[1])
         fig, ax = plt.subplots(figsize=(width, min(5.5, 1.2 + (width - 1.5) * m.shape[0] / m.shape[1])))
     else:
         fig = ax.figure
@@ -179,7 +183,7 @@ def plot_signals(signals: dict, title: str = "", ax=None, stem: bool = False):
     Returns the figure.
     """
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.8, 3))
+        fig, ax = plt.subplots(figsize=(TEXT_WIDTH, 3))
     else:
         fig = ax.figure
     for name, s in signals.items():
@@ -216,7 +220,7 @@ def plot_loss(losses, title: str = "loss", ax=None, log: bool = True):
 # ------------------------------------------------------------------ chapters 5-7: rows of grids
 def show_grids(arrays, titles=None, highlights=None, cmaps=None, numbers: bool = True, decimals: int = 2,
                shades=None, size: float = 0.42, symbols=None, fontsize: float = 9,
-               max_width: float = 6.8):
+               max_width: float = TEXT_WIDTH):
     """A row of 2-D arrays drawn as grids of numbers (with :func:`draw_grid`), e.g. the steps of a
     derivation: an upstream gradient, its padded version, a rotated kernel and the result.
 
@@ -308,7 +312,7 @@ def plot_overlap_1d(counts: dict, title: str = "", ax=None):
     """
     n = len(counts)
     if ax is None:
-        fig, axes = plt.subplots(n, 1, figsize=(6.8, 1.5 * n + 0.4), squeeze=False)
+        fig, axes = plt.subplots(n, 1, figsize=(TEXT_WIDTH, 1.5 * n + 0.4), squeeze=False)
         axes = axes[:, 0]
     else:
         fig, axes = ax.figure, [ax]

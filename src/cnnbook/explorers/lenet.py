@@ -2,6 +2,8 @@
 (input, conv1 + activation, pool1, conv2 + activation, pool2), with the class probabilities."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..explorer import Dropdown, Explorer, Panel, View, explorer_factory
@@ -16,6 +18,7 @@ STAGES = (
     ("conv2", "conv2 + activation", 4),
     ("pool2", "pool2", 5),
 )
+_LAST_LAYER = {name: index for name, _, index in STAGES}
 
 
 def _examples(y_test: np.ndarray, predicted: np.ndarray, n_wrong: int) -> dict[str, int]:
@@ -66,13 +69,17 @@ def lenet_explorer(epochs: int | None = None, n_wrong: int = 2) -> Explorer:
     _, _, x_test, y_test = load_digits28()
     examples = _examples(y_test, predict(model, x_test), n_wrong)
 
-    def compute(example: int, stage: str) -> View:
-        x = x_test[example:example + 1]
-        acts = [x]
+    @functools.lru_cache(maxsize=None)
+    def activations(example: int) -> list:
+        """The digit and the output of every layer after it (one forward pass per digit)."""
+        acts = [x_test[example:example + 1]]
         for layer in model:
             acts.append(layer(acts[-1]))
-        last = {name: index for name, _, index in STAGES}[stage]
-        y = acts[last + 1][0]
+        return acts
+
+    def compute(example: int, stage: str) -> View:
+        acts = activations(example)
+        y = acts[_LAST_LAYER[stage] + 1][0]
         p = np.exp(log_softmax(acts[-1], dim=1)[0])
         guess = int(p.argmax())
         cmap = "gray" if stage == "input" else "viridis"
