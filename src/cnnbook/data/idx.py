@@ -10,7 +10,7 @@ import numpy as np
 __all__ = ["read_idx", "IDX_DTYPES"]
 
 #: IDX type codes (third byte of the magic number) and the big-endian NumPy dtype each one stores.
-IDX_DTYPES = {
+IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),  # unsigned byte
     0x09: np.dtype(">i1"),  # signed byte
     0x0B: np.dtype(">i2"),  # short (2 bytes)
