@@ -21,6 +21,10 @@ from cnnbook.explorer import (BOOK, FACE_ENV, FACTORIES, Dropdown, Explorer, Pan
 from cnnbook.explorer.assets import ASSETS, read_asset
 
 IDS = [b.factory.rpartition(":")[2] for b in BOOK]
+#: One viewer's HTML, every state included. The website holds a chapter's own weight (its HTML and
+#: figures) to 2.5 MB (test_site.py); one viewer stays under 1 MB of it (the largest, convolution
+#: arithmetic's 72 states of number grids, is about 0.93 MB).
+MAX_VIEWER_BYTES = 1_000_000
 
 
 @pytest.fixture(scope="module", params=BOOK, ids=IDS)
@@ -58,6 +62,7 @@ def test_rebuilds_from_its_page_attributes(shown):
     view = again.view()
     assert json.loads(attrs["data-shape"]) == list(view.shape)
     assert attrs["data-checksum"] == checksum(view.output)
+    assert len(page.encode()) < MAX_VIEWER_BYTES, "the page stays light: offer fewer settings"
 
 
 def test_static_viewer_holds_every_setting_as_recomputed(shown):
