@@ -11,8 +11,9 @@ printed chunks into its first chunk *in place*, and the notebook it saves still 
 their lines would appear twice in the download. :func:`single_streams` keeps one output per stream.
 
 It also drops the ipywidgets state myst-nb embeds in pages whose notebook displayed a widget: the site
-shows the explorers' self-contained HTML viewers instead (`nb_mime_priority_overrides`), so that JSON is
-dead weight (and `nb_ipywidgets_js: {}` already keeps the widget manager and require.js off the page).
+shows the explorers' static HTML viewers instead (`nb_mime_priority_overrides`), so that JSON is dead
+weight (and `nb_ipywidgets_js: {}` already keeps the widget manager and require.js off the page). Since
+explorers display no widget during the build (below), this only guards against another widget.
 
 And it serves the explorers' static face (:mod:`cnnbook.explorer`). When the build starts it sets the
 environment variable `cnnbook.explorer.FACE_ENV` to ``static``: the kernels that execute the chapters
