@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from cnnbook import functional as F
+from cnnbook.check import central_difference
 from helpers import tie_free
 
 H = 1e-6
@@ -16,16 +17,7 @@ TOL = 1e-6
 
 
 def numeric_grad(fun, x):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + H
-        up = fun()
-        x[i] = old - H
-        down = fun()
-        x[i] = old
-        g[i] = (up - down) / (2 * H)
-    return g
+    return central_difference(fun, x, eps=H)
 
 
 def check(analytic, numeric):
