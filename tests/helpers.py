@@ -75,6 +75,51 @@ def tie_free(rng: np.random.Generator, shape, dtype) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------
+# arrays and keyword arguments of the configurations drawn below
+# ------------------------------------------------------------------------------------------------
+def conv_arrays(cfg: dict):
+    """``(rng, x, w, b)`` for a :func:`conv_configs` configuration (1-D or 2-D): input (N, C_in, *size),
+    weight (C_out, C_in/groups, *kernel), bias (C_out,); ``rng`` continues for the upstream gradient."""
+    rng = np.random.default_rng(cfg["seed"])
+    dt = cfg["dtype"]
+    x = randn(rng, (cfg["n"], cfg["c_in"], *cfg["size"]), dt)
+    w = randn(rng, (cfg["c_out"], cfg["c_in"] // cfg["groups"], *cfg["kernel"]), dt)
+    b = randn(rng, (cfg["c_out"],), dt)
+    return rng, x, w, b
+
+
+def conv_kwargs(cfg: dict) -> dict:
+    return dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"], groups=cfg["groups"])
+
+
+def conv_transpose_arrays(cfg: dict):
+    """``(rng, x, w, b)`` for a :func:`conv_transpose_configs` configuration: weight (C_in, C_out/groups, ...)."""
+    rng = np.random.default_rng(cfg["seed"])
+    dt = cfg["dtype"]
+    x = randn(rng, (cfg["n"], cfg["c_in"], *cfg["size"]), dt)
+    w = randn(rng, (cfg["c_in"], cfg["c_out"] // cfg["groups"], *cfg["kernel"]), dt)
+    b = randn(rng, (cfg["c_out"],), dt)
+    return rng, x, w, b
+
+
+def conv_transpose_kwargs(cfg: dict) -> dict:
+    return dict(stride=cfg["stride"], padding=cfg["padding"], output_padding=cfg["output_padding"],
+                groups=cfg["groups"], dilation=cfg["dilation"])
+
+
+def max_pool_kwargs(cfg: dict) -> dict:
+    """The keyword arguments of max_pool2d for a :func:`pool_configs` configuration."""
+    return dict(kernel_size=cfg["kernel"], stride=cfg["stride"], padding=cfg["padding"],
+                dilation=cfg["dilation"], ceil_mode=cfg["ceil_mode"])
+
+
+def avg_pool_kwargs(cfg: dict, count_include_pad: bool) -> dict:
+    """The keyword arguments of avg_pool2d for a :func:`pool_configs` configuration (no dilation)."""
+    return dict(kernel_size=cfg["kernel"], stride=cfg["stride"], padding=cfg["padding"],
+                ceil_mode=cfg["ceil_mode"], count_include_pad=count_include_pad)
+
+
+# ------------------------------------------------------------------------------------------------
 # hypothesis strategies
 # ------------------------------------------------------------------------------------------------
 def conv_out(size, k, s, p, d):

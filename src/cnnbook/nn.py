@@ -16,11 +16,13 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from numbers import Integral
+from typing import Iterator
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import functional as F
-from ._checks import int_tuple, nonnegative_tuple, positive_tuple
+from .arguments import IntOrTuple, Padding, conv_padding, positive_tuple
 
 __all__ = [
     "Parameter", "Module", "Conv2d", "MaxPool2d", "AvgPool2d", "Linear", "ReLU", "Sigmoid",
@@ -194,14 +196,7 @@ class Conv2d(Module):
         self.kernel_size = positive_tuple(kernel_size, "kernel_size", 2)
         self.stride = positive_tuple(stride, "stride", 2)
         self.dilation = positive_tuple(dilation, "dilation", 2)
-        if isinstance(padding, str):
-            if padding not in ("valid", "same"):
-                raise ValueError(f"padding must be 'valid', 'same', an int or a pair, got {padding!r}")
-            if padding == "same" and self.stride != (1, 1):
-                raise ValueError("padding='same' is not supported for strided convolutions (stride > 1)")
-            self.padding = padding
-        else:
-            self.padding = nonnegative_tuple(padding, "padding", 2)
+        self.padding = conv_padding(padding, self.stride, 2)
         self.padding_mode = padding_mode
 
         dt, gen = _as_float_dtype(dtype), _as_rng(rng)
