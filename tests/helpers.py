@@ -10,10 +10,17 @@ are reproducible and shrinkable without hypothesis having to build every float i
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import strategies as st
 
+from cnnbook import functional as F
+from cnnbook import reference as R
+
 torch.set_num_threads(1)  # small tensors: one thread is fastest, and steady on a shared 2-core machine
+
+#: Run a test for the fast path (cnnbook.functional) and for the loops (cnnbook.reference), as ``module``.
+BOTH_TREES = pytest.mark.parametrize("module", [F, R], ids=["functional", "reference"])
 
 DTYPES = (np.float32, np.float64)
 dtypes = st.sampled_from(DTYPES)
@@ -77,29 +84,22 @@ def tie_free(rng: np.random.Generator, shape, dtype) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------
 # arrays and keyword arguments of the configurations drawn below
 # ------------------------------------------------------------------------------------------------
-def conv_arrays(cfg: dict):
-    """``(rng, x, w, b)`` for a :func:`conv_configs` configuration (1-D or 2-D): input (N, C_in, *size),
-    weight (C_out, C_in/groups, *kernel), bias (C_out,); ``rng`` continues for the upstream gradient."""
+def conv_arrays(cfg: dict, transposed: bool = False):
+    """``(rng, x, w, b)`` for a :func:`conv_configs` (1-D or 2-D) or, ``transposed``, a
+    :func:`conv_transpose_configs` configuration: input (N, C_in, *size), weight (C_out, C_in/groups,
+    *kernel) or transposed (C_in, C_out/groups, *kernel), bias (C_out,); ``rng`` continues for the
+    upstream gradient."""
     rng = np.random.default_rng(cfg["seed"])
-    dt = cfg["dtype"]
+    dt, groups = cfg["dtype"], cfg["groups"]
     x = randn(rng, (cfg["n"], cfg["c_in"], *cfg["size"]), dt)
-    w = randn(rng, (cfg["c_out"], cfg["c_in"] // cfg["groups"], *cfg["kernel"]), dt)
+    channels = (cfg["c_in"], cfg["c_out"] // groups) if transposed else (cfg["c_out"], cfg["c_in"] // groups)
+    w = randn(rng, (*channels, *cfg["kernel"]), dt)
     b = randn(rng, (cfg["c_out"],), dt)
     return rng, x, w, b
 
 
 def conv_kwargs(cfg: dict) -> dict:
     return dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"], groups=cfg["groups"])
-
-
-def conv_transpose_arrays(cfg: dict):
-    """``(rng, x, w, b)`` for a :func:`conv_transpose_configs` configuration: weight (C_in, C_out/groups, ...)."""
-    rng = np.random.default_rng(cfg["seed"])
-    dt = cfg["dtype"]
-    x = randn(rng, (cfg["n"], cfg["c_in"], *cfg["size"]), dt)
-    w = randn(rng, (cfg["c_in"], cfg["c_out"] // cfg["groups"], *cfg["kernel"]), dt)
-    b = randn(rng, (cfg["c_out"],), dt)
-    return rng, x, w, b
 
 
 def conv_transpose_kwargs(cfg: dict) -> dict:

@@ -13,7 +13,7 @@ from hypothesis import assume, given, strategies as st
 
 from cnnbook import functional as F
 from cnnbook import shapes
-from helpers import (assert_close, conv_arrays, conv_configs, conv_kwargs, conv_transpose_arrays,
+from helpers import (assert_close, conv_arrays, conv_configs, conv_kwargs,
                      conv_transpose_configs, conv_transpose_kwargs, randn, to_torch)
 
 # torch warns that it copies the input for "same" padding with even kernels; irrelevant to the values
@@ -85,7 +85,7 @@ def test_conv2d_mixed_dtypes_promote_to_float64():
 # ------------------------------------------------------------------------------------------------
 @given(cfg=conv_transpose_configs(), use_bias=st.booleans())
 def test_conv_transpose2d_forward_matches_torch(cfg, use_bias):
-    _, x, w, b = conv_transpose_arrays(cfg)
+    _, x, w, b = conv_arrays(cfg, transposed=True)
     b = b if use_bias else None
     got = F.conv_transpose2d(x, w, b, **conv_transpose_kwargs(cfg))
     want = TF.conv_transpose2d(to_torch(x), to_torch(w), None if b is None else to_torch(b),
@@ -95,7 +95,7 @@ def test_conv_transpose2d_forward_matches_torch(cfg, use_bias):
 
 @given(cfg=conv_transpose_configs())
 def test_conv_transpose2d_backward_matches_autograd(cfg):
-    rng, x, w, b = conv_transpose_arrays(cfg)
+    rng, x, w, b = conv_arrays(cfg, transposed=True)
     xt, wt, bt = to_torch(x, True), to_torch(w, True), to_torch(b, True)
     y = TF.conv_transpose2d(xt, wt, bt, **conv_transpose_kwargs(cfg))
     g = randn(rng, tuple(y.shape), cfg["dtype"])
@@ -108,7 +108,7 @@ def test_conv_transpose2d_backward_matches_autograd(cfg):
 
 @given(cfg=conv_transpose_configs(max_batch=1))
 def test_conv_transpose2d_unbatched_matches_torch(cfg):
-    _, x, w, b = conv_transpose_arrays(cfg)
+    _, x, w, b = conv_arrays(cfg, transposed=True)
     got = F.conv_transpose2d(x[0], w, b, **conv_transpose_kwargs(cfg))
     want = TF.conv_transpose2d(to_torch(x[0]), to_torch(w), to_torch(b), **conv_transpose_kwargs(cfg))
     assert_close(got, want, cfg["dtype"], "conv_transpose2d unbatched")

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as TF
 
 from cnnbook import functional as F
-from cnnbook import reference as R
+from helpers import BOTH_TREES
 
 
 def z(*shape, dtype=np.float64):
@@ -166,7 +166,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("module", [F, R], ids=["functional", "reference"])
+@BOTH_TREES
 @pytest.mark.parametrize("ours, theirs, exc, pattern", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_input_is_rejected_like_torch(module, ours, theirs, exc, pattern):
     """The loops of cnnbook.reference take their arguments through the same checks: the same rejections."""
@@ -211,7 +211,7 @@ GRAD_OUTPUT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("module", [F, R], ids=["functional", "reference"])
+@BOTH_TREES
 @pytest.mark.parametrize("name, args, pattern", GRAD_OUTPUT_CASES, ids=[c[0] for c in GRAD_OUTPUT_CASES])
 def test_backward_rejects_a_grad_output_of_the_wrong_shape(module, name, args, pattern):
     with pytest.raises(ValueError, match=pattern):

@@ -11,10 +11,9 @@ import torch.nn.functional as TF
 from hypothesis import given, strategies as st
 
 from cnnbook import functional as F
-from cnnbook import reference as R
-from helpers import assert_close, avg_pool_kwargs, max_pool_kwargs, pool_configs, randn, tie_free, to_torch
+from helpers import (BOTH_TREES, assert_close, avg_pool_kwargs, max_pool_kwargs, pool_configs, randn, tie_free,
+                     to_torch)
 
-BOTH = pytest.mark.parametrize("module", [F, R], ids=["functional", "reference"])
 
 
 def _input(cfg, tie_free_values=True, unbatched=False):
@@ -52,7 +51,7 @@ def test_max_pool2d_backward_matches_autograd(cfg, unbatched):
     assert_close(gi, xt.grad, cfg["dtype"], "max_pool2d grad_input")
 
 
-@BOTH
+@BOTH_TREES
 @pytest.mark.parametrize("x, kw", [
     (np.array([[[[3.0]]]]), dict(kernel_size=(1, 2), padding=(0, 1), dilation=(1, 2))),
     (np.arange(5.0).reshape(1, 1, 5, 1), dict(kernel_size=(1, 2), stride=(2, 1), padding=(0, 1),
@@ -84,7 +83,7 @@ def test_max_pool2d_backward_overlapping_windows_accumulate():
     assert gi[0, 0, 1, 1] == 10.0
 
 
-@BOTH
+@BOTH_TREES
 def test_max_pool2d_ties_take_first_max_like_torch(module):
     """With ties torch routes the gradient to the first maximum in scan order; so must we."""
     x = np.ones((1, 1, 4, 4))

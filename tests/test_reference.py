@@ -6,14 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 import torch.nn.functional as TF
 from hypothesis import given, strategies as st
 
 from cnnbook import functional as F
 from cnnbook import reference as R
 from helpers import (assert_close, avg_pool_kwargs, conv_arrays, conv_configs, conv_kwargs,
-                     conv_transpose_arrays, conv_transpose_configs, conv_transpose_kwargs, dtypes,
+                     conv_transpose_configs, conv_transpose_kwargs, dtypes,
                      max_pool_kwargs, pool_configs, randn, seeds, tie_free, to_torch)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same.:UserWarning")
@@ -41,36 +40,27 @@ def test_reference_mirrors_functional_file_for_file():
 # ------------------------------------------------------------------------------------------------
 @NDIM
 @given(data=st.data())
-def test_reference_conv_equals_torch_and_fast_path(ndim, data):
+def test_reference_conv_and_backward_equal_torch_and_fast_path(ndim, data):
     cfg = data.draw(conv_configs(ndim=ndim, max_groups=2, **SMALL))
-    reference, fast = getattr(R, f"conv{ndim}d"), getattr(F, f"conv{ndim}d")
-    _, x, w, b = conv_arrays(cfg)
-    ref = reference(x, w, b, **conv_kwargs(cfg))
-    want = TORCH_CONV[ndim](to_torch(x), to_torch(w), to_torch(b), **conv_kwargs(cfg))
-    assert_close(ref, want, cfg["dtype"], "vs torch")
-    assert_close(ref, fast(x, w, b, **conv_kwargs(cfg)), cfg["dtype"], "vs fast path")
-
-
-@NDIM
-@given(data=st.data())
-def test_reference_conv_backward_equals_autograd_and_fast_path(ndim, data):
-    cfg = data.draw(conv_configs(ndim=ndim, max_groups=2, **SMALL))
-    reference, fast = getattr(R, f"conv{ndim}d_backward"), getattr(F, f"conv{ndim}d_backward")
+    name, kw = f"conv{ndim}d", conv_kwargs(cfg)
     rng, x, w, b = conv_arrays(cfg)
     xt, wt, bt = to_torch(x, True), to_torch(w, True), to_torch(b, True)
-    y = TORCH_CONV[ndim](xt, wt, bt, **conv_kwargs(cfg))
+    y = TORCH_CONV[ndim](xt, wt, bt, **kw)
+    ref = getattr(R, name)(x, w, b, **kw)
+    assert_close(ref, y, cfg["dtype"], "vs torch")
+    assert_close(ref, getattr(F, name)(x, w, b, **kw), cfg["dtype"], "vs fast path")
     g = randn(rng, tuple(y.shape), cfg["dtype"])
     y.backward(to_torch(g))
-    ref = reference(g, x, w, **conv_kwargs(cfg))
-    for r, f, want, name in zip(ref, fast(g, x, w, **conv_kwargs(cfg)), (xt.grad, wt.grad, bt.grad),
-                                ("gi", "gw", "gb")):
-        assert_close(r, want, cfg["dtype"], name + " vs torch")
-        assert_close(r, f, cfg["dtype"], name + " vs fast path")
+    ref = getattr(R, name + "_backward")(g, x, w, **kw)
+    fast = getattr(F, name + "_backward")(g, x, w, **kw)
+    for r, f, want, grad in zip(ref, fast, (xt.grad, wt.grad, bt.grad), ("gi", "gw", "gb")):
+        assert_close(r, want, cfg["dtype"], grad + " vs torch")
+        assert_close(r, f, cfg["dtype"], grad + " vs fast path")
 
 
 @given(cfg=conv_transpose_configs(max_spatial=5, max_batch=2, max_kernel=3))
 def test_reference_conv_transpose2d_and_backward_equal_torch_and_fast_path(cfg):
-    rng, x, w, b = conv_transpose_arrays(cfg)
+    rng, x, w, b = conv_arrays(cfg, transposed=True)
     kw = conv_transpose_kwargs(cfg)
     xt, wt, bt = to_torch(x, True), to_torch(w, True), to_torch(b, True)
     y = TF.conv_transpose2d(xt, wt, bt, **kw)
@@ -127,79 +117,27 @@ def test_reference_avg_pool2d_and_backward_equal_torch_and_fast_path(cfg, count_
 
 
 # ------------------------------------------------------------------------------------------------
-# linear, activations, loss
+# linear, activations, loss (each also against torch, for both trees, in test_linear.py,
+# test_activation.py and test_loss.py)
 # ------------------------------------------------------------------------------------------------
-small_shapes = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple)
-
-
-@given(lead=st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple), fin=st.integers(1, 5),
-       fout=st.integers(1, 5), use_bias=st.booleans(), dtype=dtypes, seed=seeds)
-def test_reference_linear_and_backward_equal_torch_and_fast_path(lead, fin, fout, use_bias, dtype, seed):
+@given(batch=st.integers(1, 3), features=st.integers(1, 5), classes=st.integers(1, 5), dtype=dtypes,
+       seed=seeds)
+def test_reference_linear_activation_loss_equal_the_fast_path(batch, features, classes, dtype, seed):
+    """Every function of linear.py, activation.py and loss.py: the loops give the fast path's results."""
     rng = np.random.default_rng(seed)
-    x, w, b = randn(rng, (*lead, fin), dtype), randn(rng, (fout, fin), dtype), randn(rng, (fout,), dtype)
-    b = b if use_bias else None
-    xt, wt = to_torch(x, True), to_torch(w, True)
-    bt = None if b is None else to_torch(b, True)
-    yt = TF.linear(xt, wt, bt)
-    ref = R.linear(x, w, b)
-    assert_close(ref, yt, dtype, "vs torch")
-    assert_close(ref, F.linear(x, w, b), dtype, "vs fast path")
-    g = randn(rng, tuple(yt.shape), dtype)
-    yt.backward(to_torch(g))
-    ref = R.linear_backward(g, x, w)
-    torch_grads = (xt.grad, wt.grad, to_torch(g.reshape(-1, fout).sum(axis=0)) if b is None else bt.grad)
-    for r, f, want, name in zip(ref, F.linear_backward(g, x, w), torch_grads, ("gi", "gw", "gb")):
-        assert_close(r, want, dtype, name + " vs torch")
-        assert_close(r, f, dtype, name + " vs fast path")
-
-
-@pytest.mark.parametrize("name, torch_forward", [("relu", TF.relu), ("sigmoid", torch.sigmoid)])
-@given(shape=small_shapes, dtype=dtypes, seed=seeds)
-def test_reference_activation_and_backward_equal_torch_and_fast_path(name, torch_forward, shape, dtype, seed):
-    rng = np.random.default_rng(seed)
-    x = (rng.standard_normal(shape) * 5).astype(dtype)
-    x.flat[0] = 0.0  # relu's kink: the gradient there is 0, as in torch
-    xt = to_torch(x, True)
-    yt = torch_forward(xt)
-    ref = getattr(R, name)(x)
-    assert_close(ref, yt, dtype, "vs torch")
-    assert_close(ref, getattr(F, name)(x), dtype, "vs fast path")
-    g = randn(rng, shape, dtype)
-    yt.backward(to_torch(g))
-    ref = getattr(R, name + "_backward")(g, x)
-    assert_close(ref, xt.grad, dtype, "grad vs torch")
-    assert_close(ref, getattr(F, name + "_backward")(g, x), dtype, "grad vs fast path")
-
-
-@given(shape=small_shapes, dtype=dtypes, seed=seeds, data=st.data())
-def test_reference_log_softmax_and_backward_equal_torch_and_fast_path(shape, dtype, seed, data):
-    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
-    rng = np.random.default_rng(seed)
-    x = (rng.standard_normal(shape) * 5).astype(dtype)
-    xt = to_torch(x, True)
-    yt = TF.log_softmax(xt, dim=dim)
-    ref = R.log_softmax(x, dim)
-    assert_close(ref, yt, dtype, "vs torch")
-    assert_close(ref, F.log_softmax(x, dim), dtype, "vs fast path")
-    g = randn(rng, shape, dtype)
-    yt.backward(to_torch(g))
-    ref = R.log_softmax_backward(g, x, dim)
-    assert_close(ref, xt.grad, dtype, "grad vs torch")
-    assert_close(ref, F.log_softmax_backward(g, x, dim), dtype, "grad vs fast path")
-
-
-@given(n=st.integers(1, 5), k=st.integers(1, 6), dtype=dtypes, seed=seeds)
-def test_reference_cross_entropy_and_backward_equal_torch_and_fast_path(n, k, dtype, seed):
-    rng = np.random.default_rng(seed)
-    logits = (rng.standard_normal((n, k)) * 5).astype(dtype)
-    target = rng.integers(0, k, size=n)
-    lt = to_torch(logits, True)
-    loss = TF.cross_entropy(lt, torch.from_numpy(target))
-    loss.backward()
-    ref = R.cross_entropy(logits, target)
-    assert np.ndim(ref) == 0 and ref.dtype == dtype
-    assert_close(np.asarray(ref), loss.detach(), dtype, "vs torch")
-    assert_close(np.asarray(ref), np.asarray(F.cross_entropy(logits, target)), dtype, "vs fast path")
-    ref = R.cross_entropy_backward(logits, target)
-    assert_close(ref, lt.grad, dtype, "grad vs torch")
-    assert_close(ref, F.cross_entropy_backward(logits, target), dtype, "grad vs fast path")
+    x, w, b = (randn(rng, shape, dtype) for shape in ((batch, features), (classes, features), (classes,)))
+    g, logits = randn(rng, (batch, classes), dtype), randn(rng, (batch, classes), dtype) * 5
+    target = rng.integers(0, classes, size=batch)
+    calls = {
+        "linear": (x, w, b), "linear_backward": (g, x, w),
+        "relu": (logits,), "relu_backward": (g, logits), "sigmoid": (logits,), "sigmoid_backward": (g, logits),
+        "log_softmax": (logits, 0), "log_softmax_backward": (g, logits, -1),
+        "cross_entropy": (logits, target), "cross_entropy_backward": (logits, target),
+    }
+    for name, args in calls.items():
+        ref, fast = getattr(R, name)(*args), getattr(F, name)(*args)
+        if not isinstance(ref, tuple):  # one array (or a scalar loss) instead of several gradients
+            ref, fast = (ref,), (fast,)
+        assert len(ref) == len(fast), name
+        for r, f in zip(ref, fast):
+            assert_close(np.asarray(r), np.asarray(f), dtype, name)

@@ -1,12 +1,10 @@
 """The worked examples of the source notes, with their known numbers (computed by hand here)."""
 import numpy as np
-import pytest
 import torch.nn.functional as TF
 
 import cnnbook
 from cnnbook import functional as F
-from cnnbook import reference as R
-from helpers import assert_close, to_torch
+from helpers import BOTH_TREES, assert_close, to_torch
 
 
 def test_corr2d_3x3_with_2x2_gives_19_25_37_43():
@@ -16,7 +14,7 @@ def test_corr2d_3x3_with_2x2_gives_19_25_37_43():
     np.testing.assert_array_equal(F.conv2d(x[None, None], k[None, None])[0, 0], [[19, 25], [37, 43]])
 
 
-@pytest.mark.parametrize("module", [F, R], ids=["functional", "reference"])
+@BOTH_TREES
 def test_pooling_0_to_8_with_2x2_window_stride_1(module):
     x = np.arange(9.0).reshape(1, 1, 3, 3)
     np.testing.assert_array_equal(module.max_pool2d(x, 2, stride=1)[0, 0], [[4.0, 5.0], [7.0, 8.0]])

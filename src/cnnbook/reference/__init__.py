@@ -4,6 +4,8 @@ vectorised versions in :mod:`cnnbook.functional`).
 The same modules as :mod:`cnnbook.functional`, file for file (conv, pooling, linear, activation, loss),
 with the same functions, arguments and results.
 """
+# The same imports as cnnbook/functional/__init__.py on purpose: the two trees export the same names
+# (tests/test_reference.py checks it).
 from .activation import log_softmax, log_softmax_backward, relu, relu_backward, sigmoid, sigmoid_backward
 from .conv import conv1d, conv1d_backward, conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward
 from .linear import linear, linear_backward

@@ -57,20 +57,17 @@ def max_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
     N, C, H, W = X.shape
     Y = np.empty((N, C, H_out, W_out), dtype=X.dtype)
     I = np.empty((N, C, H_out, W_out), dtype=np.int64)
-    for n in range(N):
-        for c in range(C):
-            for i in range(H_out):
-                for j in range(W_out):
-                    best, where = _window_argmax(X, n, c, i, j, k, s, p, d)
-                    if where is None:  # only padding: torch reports the first tap with h, w >= 0
-                        h, w = i * s[0] - p[0], j * s[1] - p[1]
-                        while h < 0:
-                            h += d[0]
-                        while w < 0:
-                            w += d[1]
-                        where = (h, w)
-                    Y[n, c, i, j] = best
-                    I[n, c, i, j] = where[0] * W + where[1]
+    for n, c, i, j in np.ndindex(N, C, H_out, W_out):  # every output cell
+        best, where = _window_argmax(X, n, c, i, j, k, s, p, d)
+        if where is None:  # only padding: torch reports the first tap with h, w >= 0
+            h, w = i * s[0] - p[0], j * s[1] - p[1]
+            while h < 0:
+                h += d[0]
+            while w < 0:
+                w += d[1]
+            where = (h, w)
+        Y[n, c, i, j] = best
+        I[n, c, i, j] = where[0] * W + where[1]
     return (a.finish(Y), a.finish(I)) if return_indices else a.finish(Y)
 
 
@@ -85,14 +82,11 @@ def max_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: I
     X, G, k, s, p, d = a.input, a.grad_output, a.kernel_size, a.stride, a.padding, a.dilation
     (H_out, W_out), (N, C, H, W) = a.out_size, X.shape
     dX = np.zeros((N, C, H, W), dtype=a.dtype)
-    for n in range(N):
-        for c in range(C):
-            for i in range(H_out):
-                for j in range(W_out):
-                    _, where = _window_argmax(X, n, c, i, j, k, s, p, d)
-                    if where is not None:
-                        h, w = where
-                        dX[n, c, h, w] += G[n, c, i, j]
+    for n, c, i, j in np.ndindex(N, C, H_out, W_out):  # every output cell
+        _, where = _window_argmax(X, n, c, i, j, k, s, p, d)
+        if where is not None:
+            h, w = where
+            dX[n, c, h, w] += G[n, c, i, j]
     return a.finish(dX)
 
 
@@ -124,19 +118,16 @@ def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
     X, k, s, p, (H_out, W_out) = a.input, a.kernel_size, a.stride, a.padding, a.out_size
     N, C, H, W = X.shape
     Y = np.zeros((N, C, H_out, W_out), dtype=X.dtype)
-    for n in range(N):
-        for c in range(C):
-            for i in range(H_out):
-                for j in range(W_out):
-                    total = 0.0
-                    for u in range(k[0]):
-                        for v in range(k[1]):
-                            h = i * s[0] + u - p[0]
-                            w = j * s[1] + v - p[1]
-                            if 0 <= h < H and 0 <= w < W:  # padding cells add 0
-                                total += X[n, c, h, w]
-                    D = _divisor(i, j, H, W, k, s, p, count_include_pad)
-                    Y[n, c, i, j] = total / max(D, 1)
+    for n, c, i, j in np.ndindex(N, C, H_out, W_out):  # every output cell
+        total = 0.0
+        for u in range(k[0]):
+            for v in range(k[1]):
+                h = i * s[0] + u - p[0]
+                w = j * s[1] + v - p[1]
+                if 0 <= h < H and 0 <= w < W:  # padding cells add 0
+                    total += X[n, c, h, w]
+        D = _divisor(i, j, H, W, k, s, p, count_include_pad)
+        Y[n, c, i, j] = total / max(D, 1)
     return a.finish(Y)
 
 
@@ -152,15 +143,12 @@ def avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: I
     X, G, k, s, p = a.input, a.grad_output, a.kernel_size, a.stride, a.padding
     (H_out, W_out), (N, C, H, W) = a.out_size, X.shape
     dX = np.zeros((N, C, H, W), dtype=a.dtype)
-    for n in range(N):
-        for c in range(C):
-            for i in range(H_out):
-                for j in range(W_out):
-                    share = G[n, c, i, j] / max(_divisor(i, j, H, W, k, s, p, count_include_pad), 1)
-                    for u in range(k[0]):
-                        for v in range(k[1]):
-                            h = i * s[0] + u - p[0]
-                            w = j * s[1] + v - p[1]
-                            if 0 <= h < H and 0 <= w < W:
-                                dX[n, c, h, w] += share
+    for n, c, i, j in np.ndindex(N, C, H_out, W_out):  # every output cell
+        share = G[n, c, i, j] / max(_divisor(i, j, H, W, k, s, p, count_include_pad), 1)
+        for u in range(k[0]):
+            for v in range(k[1]):
+                h = i * s[0] + u - p[0]
+                w = j * s[1] + v - p[1]
+                if 0 <= h < H and 0 <= w < W:
+                    dX[n, c, h, w] += share
     return a.finish(dX)
