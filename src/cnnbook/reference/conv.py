@@ -116,6 +116,7 @@ def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None
     adds ``X[n, c, i, j] * W[c, o, u, v]`` to ``Y[n, o, i s + u d - p, j s + v d - p]``."""
     a = conv_transpose_args(input, weight, bias, stride, padding, output_padding, groups, dilation)
     x, w = a.input, a.weight
+    # the same loop as _loop_conv2d's on purpose, with the roles of input and output swapped
     y = np.zeros((x.shape[0], a.out_channels, *a.out_size), a.dtype)
     for n, c, i, j, o, out_channel, u, v, row, col in _taps(a):
         y[n, out_channel, row, col] += x[n, c, i, j] * w[c, o, u, v]
