@@ -29,6 +29,7 @@ import torch
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import cnnbook.functional as F
+from cnnbook.check import torch_lenet5
 from cnnbook.data import load_digits28
 from cnnbook.models import LENET_RECIPE, lenet5
 from cnnbook.training import SGD, batch_indices, train_step
@@ -135,15 +136,6 @@ def bench_pool(repeat: int, rng) -> list[float]:
         print(f"{name:48s} {t * 1e3:8.2f}ms {tt * 1e3:8.2f}ms {t / tt:6.2f}")
     print(f"{'geometric mean':48s} {'':20s} {geomean(ratios):6.2f}")
     return ratios
-
-
-def torch_lenet5(activation: str, pool: str) -> torch.nn.Sequential:
-    Act = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU}[activation]
-    Pool = {"avg": torch.nn.AvgPool2d, "max": torch.nn.MaxPool2d}[pool]
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(1, 6, 5, padding=2), Act(), Pool(2, 2), torch.nn.Conv2d(6, 16, 5), Act(),
-        Pool(2, 2), torch.nn.Flatten(), torch.nn.Linear(400, 120), Act(), torch.nn.Linear(120, 84),
-        Act(), torch.nn.Linear(84, 10))
 
 
 def bench_epoch(repeat: int) -> float:

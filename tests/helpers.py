@@ -10,10 +10,17 @@ are reproducible and shrinkable without hypothesis having to build every float i
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import strategies as st
 
+from cnnbook import functional as F
+from cnnbook import reference as R
+
 torch.set_num_threads(1)  # small tensors: one thread is fastest, and steady on a shared 2-core machine
+
+#: Run a test for the fast path (cnnbook.functional) and for the loops (cnnbook.reference), as ``module``.
+BOTH_TREES = pytest.mark.parametrize("module", [F, R], ids=["functional", "reference"])
 
 DTYPES = (np.float32, np.float64)
 dtypes = st.sampled_from(DTYPES)
@@ -72,6 +79,44 @@ def tie_free(rng: np.random.Generator, shape, dtype) -> np.ndarray:
     difference step of 1e-6 never moves an arg-max."""
     n = int(np.prod(shape))
     return ((rng.permutation(n) - n / 2) * 0.5).reshape(shape).astype(dtype)
+
+
+# ------------------------------------------------------------------------------------------------
+# arrays and keyword arguments of the configurations drawn below
+# ------------------------------------------------------------------------------------------------
+def conv_arrays(cfg: dict, transposed: bool = False):
+    """``(rng, x, w, b)`` for a :func:`conv_configs` (1-D or 2-D) or, ``transposed``, a
+    :func:`conv_transpose_configs` configuration: input (N, C_in, *size), weight (C_out, C_in/groups,
+    *kernel) or transposed (C_in, C_out/groups, *kernel), bias (C_out,); ``rng`` continues for the
+    upstream gradient."""
+    rng = np.random.default_rng(cfg["seed"])
+    dt, groups = cfg["dtype"], cfg["groups"]
+    x = randn(rng, (cfg["n"], cfg["c_in"], *cfg["size"]), dt)
+    channels = (cfg["c_in"], cfg["c_out"] // groups) if transposed else (cfg["c_out"], cfg["c_in"] // groups)
+    w = randn(rng, (*channels, *cfg["kernel"]), dt)
+    b = randn(rng, (cfg["c_out"],), dt)
+    return rng, x, w, b
+
+
+def conv_kwargs(cfg: dict) -> dict:
+    return dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"], groups=cfg["groups"])
+
+
+def conv_transpose_kwargs(cfg: dict) -> dict:
+    return dict(stride=cfg["stride"], padding=cfg["padding"], output_padding=cfg["output_padding"],
+                groups=cfg["groups"], dilation=cfg["dilation"])
+
+
+def max_pool_kwargs(cfg: dict) -> dict:
+    """The keyword arguments of max_pool2d for a :func:`pool_configs` configuration."""
+    return dict(kernel_size=cfg["kernel"], stride=cfg["stride"], padding=cfg["padding"],
+                dilation=cfg["dilation"], ceil_mode=cfg["ceil_mode"])
+
+
+def avg_pool_kwargs(cfg: dict, count_include_pad: bool) -> dict:
+    """The keyword arguments of avg_pool2d for a :func:`pool_configs` configuration (no dilation)."""
+    return dict(kernel_size=cfg["kernel"], stride=cfg["stride"], padding=cfg["padding"],
+                ceil_mode=cfg["ceil_mode"], count_include_pad=count_include_pad)
 
 
 # ------------------------------------------------------------------------------------------------

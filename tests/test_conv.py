@@ -1,80 +1,61 @@
 """conv1d, conv2d, conv_transpose2d and their backward functions against torch.nn.functional / autograd.
 
 Hypothesis draws non-square inputs and kernels, per-axis stride/padding/dilation, groups, batch sizes
-1..3, 'valid'/'same' padding and float32/float64; every configuration is one torch accepts.
+1..3, 'valid'/'same' padding and float32/float64; every configuration is one torch accepts. conv1d and
+conv2d run through the same tests (parametrized over the number of spatial dimensions).
 Backward passes use a random upstream gradient (not ones), so a transposed/misplaced index shows up.
 """
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, strategies as st
 
 from cnnbook import functional as F
-from helpers import assert_close, conv_configs, conv_transpose_configs, randn, to_torch
+from cnnbook import shapes
+from helpers import (assert_close, conv_arrays, conv_configs, conv_kwargs,
+                     conv_transpose_configs, conv_transpose_kwargs, randn, to_torch)
 
 # torch warns that it copies the input for "same" padding with even kernels; irrelevant to the values
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same.:UserWarning")
 
-
-def _conv_arrays(cfg, ndim):
-    rng = np.random.default_rng(cfg["seed"])
-    dt = cfg["dtype"]
-    x = randn(rng, (cfg["n"], cfg["c_in"], *cfg["size"]), dt)
-    w = randn(rng, (cfg["c_out"], cfg["c_in"] // cfg["groups"], *cfg["kernel"]), dt)
-    b = randn(rng, (cfg["c_out"],), dt)
-    return rng, x, w, b
-
-
-def _kw(cfg):
-    return dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"],
-                groups=cfg["groups"])
+# (cnnbook forward, cnnbook backward, torch forward) per number of spatial dimensions
+CONV = {1: (F.conv1d, F.conv1d_backward, TF.conv1d), 2: (F.conv2d, F.conv2d_backward, TF.conv2d)}
+NDIM = pytest.mark.parametrize("ndim", [1, 2], ids=["conv1d", "conv2d"])
+BATCH = pytest.mark.parametrize("unbatched", [False, True], ids=["batched", "unbatched"])
 
 
 # ------------------------------------------------------------------------------------------------
-# conv2d
+# conv1d and conv2d
 # ------------------------------------------------------------------------------------------------
-@given(cfg=conv_configs(ndim=2), use_bias=st.booleans())
-def test_conv2d_forward_matches_torch(cfg, use_bias):
-    _, x, w, b = _conv_arrays(cfg, 2)
+@NDIM
+@BATCH
+@given(data=st.data(), use_bias=st.booleans())
+def test_conv_forward_matches_torch(ndim, data, use_bias, unbatched):
+    """Batched and unbatched inputs ((C, H, W), or (C, L) in 1-D, give unbatched results as torch)."""
+    cfg = data.draw(conv_configs(ndim=ndim, max_batch=1 if unbatched else 3))
+    forward, _, torch_forward = CONV[ndim]
+    _, x, w, b = conv_arrays(cfg)
+    x = x[0] if unbatched else x
     b = b if use_bias else None
-    got = F.conv2d(x, w, b, **_kw(cfg))
-    want = TF.conv2d(to_torch(x), to_torch(w), None if b is None else to_torch(b), **_kw(cfg))
-    assert_close(got, want, cfg["dtype"], "conv2d")
+    got = forward(x, w, b, **conv_kwargs(cfg))
+    want = torch_forward(to_torch(x), to_torch(w), None if b is None else to_torch(b), **conv_kwargs(cfg))
+    assert_close(got, want, cfg["dtype"], f"conv{ndim}d")
 
 
-@given(cfg=conv_configs(ndim=2))
-def test_conv2d_backward_matches_autograd(cfg):
-    rng, x, w, b = _conv_arrays(cfg, 2)
+@NDIM
+@BATCH
+@given(data=st.data())
+def test_conv_backward_matches_autograd(ndim, data, unbatched):
+    cfg = data.draw(conv_configs(ndim=ndim, max_batch=1 if unbatched else 3))
+    _, backward, torch_forward = CONV[ndim]
+    rng, x, w, b = conv_arrays(cfg)
+    x = x[0] if unbatched else x
     xt, wt, bt = to_torch(x, True), to_torch(w, True), to_torch(b, True)
-    y = TF.conv2d(xt, wt, bt, **_kw(cfg))
+    y = torch_forward(xt, wt, bt, **conv_kwargs(cfg))
     g = randn(rng, tuple(y.shape), cfg["dtype"])  # random upstream gradient
     y.backward(to_torch(g))
-    gi, gw, gb = F.conv2d_backward(g, x, w, **_kw(cfg))
-    assert_close(gi, xt.grad, cfg["dtype"], "grad_input")
-    assert_close(gw, wt.grad, cfg["dtype"], "grad_weight")
-    assert_close(gb, bt.grad, cfg["dtype"], "grad_bias")
-
-
-@given(cfg=conv_configs(ndim=2, max_batch=1))
-def test_conv2d_unbatched_matches_torch(cfg):
-    """torch accepts (C, H, W) inputs and returns (C_out, H_out, W_out)."""
-    rng, x, w, b = _conv_arrays(cfg, 2)
-    x = x[0]
-    got = F.conv2d(x, w, b, **_kw(cfg))
-    want = TF.conv2d(to_torch(x), to_torch(w), to_torch(b), **_kw(cfg))
-    assert_close(got, want, cfg["dtype"], "conv2d unbatched")
-
-
-@given(cfg=conv_configs(ndim=2, max_batch=1))
-def test_conv2d_backward_unbatched_matches_autograd(cfg):
-    rng, x, w, b = _conv_arrays(cfg, 2)
-    x = x[0]
-    xt, wt, bt = to_torch(x, True), to_torch(w, True), to_torch(b, True)
-    y = TF.conv2d(xt, wt, bt, **_kw(cfg))
-    g = randn(rng, tuple(y.shape), cfg["dtype"])
-    y.backward(to_torch(g))
-    gi, gw, gb = F.conv2d_backward(g, x, w, **_kw(cfg))
+    gi, gw, gb = backward(g, x, w, **conv_kwargs(cfg))
     assert_close(gi, xt.grad, cfg["dtype"], "grad_input")
     assert_close(gw, wt.grad, cfg["dtype"], "grad_weight")
     assert_close(gb, bt.grad, cfg["dtype"], "grad_bias")
@@ -100,64 +81,26 @@ def test_conv2d_mixed_dtypes_promote_to_float64():
 
 
 # ------------------------------------------------------------------------------------------------
-# conv1d
-# ------------------------------------------------------------------------------------------------
-@given(cfg=conv_configs(ndim=1), use_bias=st.booleans())
-def test_conv1d_forward_matches_torch(cfg, use_bias):
-    _, x, w, b = _conv_arrays(cfg, 1)
-    b = b if use_bias else None
-    got = F.conv1d(x, w, b, **_kw(cfg))
-    want = TF.conv1d(to_torch(x), to_torch(w), None if b is None else to_torch(b), **_kw(cfg))
-    assert_close(got, want, cfg["dtype"], "conv1d")
-
-
-@given(cfg=conv_configs(ndim=1))
-def test_conv1d_backward_matches_autograd(cfg):
-    rng, x, w, b = _conv_arrays(cfg, 1)
-    xt, wt, bt = to_torch(x, True), to_torch(w, True), to_torch(b, True)
-    y = TF.conv1d(xt, wt, bt, **_kw(cfg))
-    g = randn(rng, tuple(y.shape), cfg["dtype"])
-    y.backward(to_torch(g))
-    gi, gw, gb = F.conv1d_backward(g, x, w, **_kw(cfg))
-    assert_close(gi, xt.grad, cfg["dtype"], "grad_input")
-    assert_close(gw, wt.grad, cfg["dtype"], "grad_weight")
-    assert_close(gb, bt.grad, cfg["dtype"], "grad_bias")
-
-
-# ------------------------------------------------------------------------------------------------
 # conv_transpose2d
 # ------------------------------------------------------------------------------------------------
-def _convt_arrays(cfg):
-    rng = np.random.default_rng(cfg["seed"])
-    dt = cfg["dtype"]
-    x = randn(rng, (cfg["n"], cfg["c_in"], *cfg["size"]), dt)
-    w = randn(rng, (cfg["c_in"], cfg["c_out"] // cfg["groups"], *cfg["kernel"]), dt)
-    b = randn(rng, (cfg["c_out"],), dt)
-    return rng, x, w, b
-
-
-def _tkw(cfg):
-    return dict(stride=cfg["stride"], padding=cfg["padding"], output_padding=cfg["output_padding"],
-                groups=cfg["groups"], dilation=cfg["dilation"])
-
-
 @given(cfg=conv_transpose_configs(), use_bias=st.booleans())
 def test_conv_transpose2d_forward_matches_torch(cfg, use_bias):
-    _, x, w, b = _convt_arrays(cfg)
+    _, x, w, b = conv_arrays(cfg, transposed=True)
     b = b if use_bias else None
-    got = F.conv_transpose2d(x, w, b, **_tkw(cfg))
-    want = TF.conv_transpose2d(to_torch(x), to_torch(w), None if b is None else to_torch(b), **_tkw(cfg))
+    got = F.conv_transpose2d(x, w, b, **conv_transpose_kwargs(cfg))
+    want = TF.conv_transpose2d(to_torch(x), to_torch(w), None if b is None else to_torch(b),
+                               **conv_transpose_kwargs(cfg))
     assert_close(got, want, cfg["dtype"], "conv_transpose2d")
 
 
 @given(cfg=conv_transpose_configs())
 def test_conv_transpose2d_backward_matches_autograd(cfg):
-    rng, x, w, b = _convt_arrays(cfg)
+    rng, x, w, b = conv_arrays(cfg, transposed=True)
     xt, wt, bt = to_torch(x, True), to_torch(w, True), to_torch(b, True)
-    y = TF.conv_transpose2d(xt, wt, bt, **_tkw(cfg))
+    y = TF.conv_transpose2d(xt, wt, bt, **conv_transpose_kwargs(cfg))
     g = randn(rng, tuple(y.shape), cfg["dtype"])
     y.backward(to_torch(g))
-    gi, gw, gb = F.conv_transpose2d_backward(g, x, w, **_tkw(cfg))
+    gi, gw, gb = F.conv_transpose2d_backward(g, x, w, **conv_transpose_kwargs(cfg))
     assert_close(gi, xt.grad, cfg["dtype"], "grad_input")
     assert_close(gw, wt.grad, cfg["dtype"], "grad_weight")
     assert_close(gb, bt.grad, cfg["dtype"], "grad_bias")
@@ -165,9 +108,9 @@ def test_conv_transpose2d_backward_matches_autograd(cfg):
 
 @given(cfg=conv_transpose_configs(max_batch=1))
 def test_conv_transpose2d_unbatched_matches_torch(cfg):
-    _, x, w, b = _convt_arrays(cfg)
-    got = F.conv_transpose2d(x[0], w, b, **_tkw(cfg))
-    want = TF.conv_transpose2d(to_torch(x[0]), to_torch(w), to_torch(b), **_tkw(cfg))
+    _, x, w, b = conv_arrays(cfg, transposed=True)
+    got = F.conv_transpose2d(x[0], w, b, **conv_transpose_kwargs(cfg))
+    want = TF.conv_transpose2d(to_torch(x[0]), to_torch(w), to_torch(b), **conv_transpose_kwargs(cfg))
     assert_close(got, want, cfg["dtype"], "conv_transpose2d unbatched")
 
 
@@ -176,22 +119,31 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(cfg):
     """<conv2d(x, w), y> == <x, conv_transpose2d(y, w)>: the transposed convolution is the transpose
     (adjoint) of the convolution with the same weight, stride, padding, dilation and groups (with the
     output_padding that restores the input size)."""
-    rng, x, w, _ = _conv_arrays(cfg, 2)
+    rng, x, w, _ = conv_arrays(cfg)
     x = x.astype(np.float64)
     w = w.astype(np.float64)
-    y_shape = F.conv2d(x, w, **_kw(cfg)).shape
+    y_shape = F.conv2d(x, w, **conv_kwargs(cfg)).shape
     y = rng.standard_normal(y_shape)
     s = np.broadcast_to(cfg["stride"], 2)
     p = np.broadcast_to(cfg["padding"], 2)
     d = np.broadcast_to(cfg["dilation"], 2)
     op = tuple(int(cfg["size"][i] - ((y_shape[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (w.shape[2 + i] - 1) + 1))
                for i in range(2))
-    # torch only accepts output_padding < stride or < dilation; skip the others by construction
-    if any(op[i] >= max(s[i], d[i]) for i in range(2)):
-        return
+    # torch only accepts output_padding < stride or < dilation: those are the cases to compare
+    assume(all(op[i] < max(s[i], d[i]) for i in range(2)))
     xt = F.conv_transpose2d(y, w, stride=cfg["stride"], padding=cfg["padding"], output_padding=op,
                             groups=cfg["groups"], dilation=cfg["dilation"])
     assert xt.shape == x.shape
-    lhs = float(np.sum(F.conv2d(x, w, **_kw(cfg)) * y))
+    lhs = float(np.sum(F.conv2d(x, w, **conv_kwargs(cfg)) * y))
     rhs = float(np.sum(x * xt))
     assert abs(lhs - rhs) <= 1e-9 * max(1.0, abs(lhs))
+
+
+def test_transpose_is_grad_input(rng):
+    """conv_transpose2d(G, W) is conv2d_backward's grad_input, with output_padding = the leftover rows
+    and columns after the last window ((10 + 2 - 3) mod 2 = 1, (9 + 2 - 3) mod 2 = 0)."""
+    x, w = rng.standard_normal((1, 2, 10, 9)), rng.standard_normal((3, 2, 3, 3))
+    g = rng.standard_normal(F.conv2d(x, w, stride=2, padding=1).shape)
+    grad_input = F.conv2d_backward(g, x, w, stride=2, padding=1)[0]
+    assert shapes.conv_leftover((10, 9), 3, stride=2, padding=1) == (1, 0)
+    np.testing.assert_allclose(F.conv_transpose2d(g, w, stride=2, padding=1, output_padding=(1, 0)), grad_input)

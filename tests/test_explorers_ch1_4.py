@@ -85,7 +85,8 @@ def test_kernel_gallery_equals_opencv_and_torch_for_every_setting():
         assert view.shape == (64, 96)
         np.testing.assert_allclose(view.output, ref_cv, atol=1e-12)
         np.testing.assert_allclose(view.output, ref_torch, atol=1e-12)
-        assert "H_out = ⌊(64 + 2·1 − 3)/1⌋ + 1 = 64" in view.text
+        assert "H_out = ⌊(64 + 2·1 − 1·(3 − 1) − 1)/1⌋ + 1 = 64" in view.text
+        assert "W_out = ⌊(96 + 2·1 − 1·(3 − 1) − 1)/1⌋ + 1 = 96" in view.text
 
 
 def test_correlation_and_convolution_differ_exactly_for_the_unsymmetric_kernels():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from cnnbook.check import torch_twin_of_lenet
 from cnnbook.data import load_digits28
 from cnnbook.explorers.lenet import STAGES, lenet_explorer
 from cnnbook.models import LENET_RECIPE, trained_lenet
@@ -20,16 +21,7 @@ SHAPES = {"input": (1, 28, 28), "conv1": (6, 28, 28), "pool1": (6, 14, 14), "con
 
 
 def torch_twin(model):
-    r = LENET_RECIPE
-    Act = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU}[r["activation"]]
-    Pool = {"avg": torch.nn.AvgPool2d, "max": torch.nn.MaxPool2d}[r["pool"]]
-    twin = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 6, kernel_size=5, padding=2), Act(), Pool(kernel_size=2, stride=2),
-        torch.nn.Conv2d(6, 16, kernel_size=5), Act(), Pool(kernel_size=2, stride=2),
-        torch.nn.Flatten(), torch.nn.Linear(400, 120), Act(), torch.nn.Linear(120, 84), Act(),
-        torch.nn.Linear(84, 10))
-    twin.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
-    return twin
+    return torch_twin_of_lenet(model, LENET_RECIPE["activation"], LENET_RECIPE["pool"])
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from cnnbook import functional as F
+from cnnbook.check import central_difference
 from helpers import tie_free
 
 H = 1e-6
@@ -16,20 +17,24 @@ TOL = 1e-6
 
 
 def numeric_grad(fun, x):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + H
-        up = fun()
-        x[i] = old - H
-        down = fun()
-        x[i] = old
-        g[i] = (up - down) / (2 * H)
-    return g
+    return central_difference(fun, x, eps=H)
 
 
 def check(analytic, numeric):
     np.testing.assert_allclose(analytic, numeric, rtol=TOL, atol=TOL)
+
+
+def check_layer(forward, backward, x, w, b, kw):
+    """The gradients ``backward`` gives for ``L = sum(G * forward(x, w, b))`` equal finite differences."""
+    G = np.random.default_rng(7).standard_normal(forward(x, w, b, **kw).shape)
+
+    def loss():
+        return float(np.sum(G * forward(x, w, b, **kw)))
+
+    gi, gw, gb = backward(G, x, w, **kw)
+    check(gi, numeric_grad(loss, x))
+    check(gw, numeric_grad(loss, w))
+    check(gb, numeric_grad(loss, b))
 
 
 CONV_CASES = [
@@ -43,19 +48,10 @@ CONV_CASES = [
 @pytest.mark.parametrize("kw", CONV_CASES)
 def test_conv2d_backward_finite_differences(kw):
     rng = np.random.default_rng(0)
-    g_ = kw["groups"]
-    x = rng.standard_normal((2, 2 * g_, 5, 6))
-    w = rng.standard_normal((2, x.shape[1] // g_, 3, 2))
-    b = rng.standard_normal(2)
-    G = rng.standard_normal(F.conv2d(x, w, b, **kw).shape)
-
-    def loss():
-        return float(np.sum(G * F.conv2d(x, w, b, **kw)))
-
-    gi, gw, gb = F.conv2d_backward(G, x, w, **kw)
-    check(gi, numeric_grad(loss, x))
-    check(gw, numeric_grad(loss, w))
-    check(gb, numeric_grad(loss, b))
+    groups = kw["groups"]
+    x = rng.standard_normal((2, 2 * groups, 5, 6))
+    w = rng.standard_normal((2, x.shape[1] // groups, 3, 2))
+    check_layer(F.conv2d, F.conv2d_backward, x, w, rng.standard_normal(2), kw)
 
 
 @pytest.mark.parametrize("kw", [
@@ -68,15 +64,7 @@ def test_conv_transpose2d_backward_finite_differences(kw):
     x = rng.standard_normal((2, 2, 3, 4))
     w = rng.standard_normal((2, 4 // kw["groups"], 3, 2))
     b = rng.standard_normal(4 // kw["groups"] * kw["groups"])
-    G = rng.standard_normal(F.conv_transpose2d(x, w, b, **kw).shape)
-
-    def loss():
-        return float(np.sum(G * F.conv_transpose2d(x, w, b, **kw)))
-
-    gi, gw, gb = F.conv_transpose2d_backward(G, x, w, **kw)
-    check(gi, numeric_grad(loss, x))
-    check(gw, numeric_grad(loss, w))
-    check(gb, numeric_grad(loss, b))
+    check_layer(F.conv_transpose2d, F.conv_transpose2d_backward, x, w, b, kw)
 
 
 POOL_CASES = [

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from cnnbook.check import torch_twin_of_lenet
 from cnnbook.data import load_digits28
 from cnnbook.models import LENET_LAYER_NAMES, LENET_RECIPE, lenet5, trained_lenet
 from cnnbook.training import SGD, batch_indices, evaluate, fit, train_step
@@ -21,25 +22,9 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def torch_lenet5(activation="sigmoid", pool="avg"):
-    """The same network written with torch.nn (the notes' LeNet), float64."""
-    Act = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU}[activation]
-    Pool = {"avg": torch.nn.AvgPool2d, "max": torch.nn.MaxPool2d}[pool]
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(1, 6, kernel_size=5, padding=2), Act(), Pool(kernel_size=2, stride=2),
-        torch.nn.Conv2d(6, 16, kernel_size=5), Act(), Pool(kernel_size=2, stride=2),
-        torch.nn.Flatten(),
-        torch.nn.Linear(16 * 5 * 5, 120), Act(),
-        torch.nn.Linear(120, 84), Act(),
-        torch.nn.Linear(84, 10),
-    ).double()
-
-
 def twins(activation, pool, seed=0):
     model = lenet5(activation, pool, seed=seed, dtype=np.float64)
-    twin = torch_lenet5(activation, pool)
-    twin.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
-    return model, twin
+    return model, torch_twin_of_lenet(model, activation, pool)
 
 
 EXPECTED_SHAPES = [(6, 28, 28), (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 10, 10), (16, 5, 5),

@@ -6,22 +6,14 @@ per-axis stride/padding/dilation, stride=None (= kernel_size), ceil_mode, count_
 sizes 1..3, unbatched (C, H, W) inputs and float32/float64.
 """
 import numpy as np
-import torch
+import pytest
 import torch.nn.functional as TF
 from hypothesis import given, strategies as st
 
 from cnnbook import functional as F
-from helpers import assert_close, pool_configs, randn, tie_free, to_torch
+from helpers import (BOTH_TREES, assert_close, avg_pool_kwargs, max_pool_kwargs, pool_configs, randn, tie_free,
+                     to_torch)
 
-
-def _mkw(cfg):
-    return dict(kernel_size=cfg["kernel"], stride=cfg["stride"], padding=cfg["padding"],
-                dilation=cfg["dilation"], ceil_mode=cfg["ceil_mode"])
-
-
-def _akw(cfg, count_include_pad):
-    return dict(kernel_size=cfg["kernel"], stride=cfg["stride"], padding=cfg["padding"],
-                ceil_mode=cfg["ceil_mode"], count_include_pad=count_include_pad)
 
 
 def _input(cfg, tie_free_values=True, unbatched=False):
@@ -37,14 +29,14 @@ def _input(cfg, tie_free_values=True, unbatched=False):
 @given(cfg=pool_configs(), unbatched=st.booleans())
 def test_max_pool2d_forward_and_indices_match_torch(cfg, unbatched):
     _, x = _input(cfg, unbatched=unbatched)
-    y, idx = F.max_pool2d(x, **_mkw(cfg), return_indices=True)
-    yt, it = TF.max_pool2d(to_torch(x), **_mkw(cfg), return_indices=True)
+    y, idx = F.max_pool2d(x, **max_pool_kwargs(cfg), return_indices=True)
+    yt, it = TF.max_pool2d(to_torch(x), **max_pool_kwargs(cfg), return_indices=True)
     assert_close(y, yt, cfg["dtype"], "max_pool2d")
     assert idx.shape == tuple(it.shape)
-    assert np.issubdtype(idx.dtype, np.integer)
+    assert idx.dtype == np.int64  # torch's indices are int64
     np.testing.assert_array_equal(idx, it.numpy())
     # return_indices=False returns the values alone
-    assert_close(F.max_pool2d(x, **_mkw(cfg)), yt, cfg["dtype"], "max_pool2d no indices")
+    assert_close(F.max_pool2d(x, **max_pool_kwargs(cfg)), yt, cfg["dtype"], "max_pool2d no indices")
 
 
 @given(cfg=pool_configs(), unbatched=st.booleans())
@@ -52,25 +44,32 @@ def test_max_pool2d_backward_matches_autograd(cfg, unbatched):
     """(pool_configs leaves out windows lying entirely in the padding: see helpers.window_hits_input.)"""
     rng, x = _input(cfg, unbatched=unbatched)
     xt = to_torch(x, True)
-    y = TF.max_pool2d(xt, **_mkw(cfg))
+    y = TF.max_pool2d(xt, **max_pool_kwargs(cfg))
     g = randn(rng, tuple(y.shape), cfg["dtype"])  # random upstream gradient
     y.backward(to_torch(g))
-    gi = F.max_pool2d_backward(g, x, **_mkw(cfg))
+    gi = F.max_pool2d_backward(g, x, **max_pool_kwargs(cfg))
     assert_close(gi, xt.grad, cfg["dtype"], "max_pool2d grad_input")
 
 
-def test_max_pool2d_window_entirely_in_padding_matches_torch_forward():
+@BOTH_TREES
+@pytest.mark.parametrize("x, kw", [
+    (np.array([[[[3.0]]]]), dict(kernel_size=(1, 2), padding=(0, 1), dilation=(1, 2))),
+    (np.arange(5.0).reshape(1, 1, 5, 1), dict(kernel_size=(1, 2), stride=(2, 1), padding=(0, 1),
+                                              dilation=(1, 2), ceil_mode=True)),
+    # the dilated window (5) is longer than the padded input (3), yet ceil_mode keeps one window
+    (np.ones((1, 1, 1, 1)), dict(kernel_size=3, stride=3, padding=1, dilation=2, ceil_mode=True)),
+], ids=["one-pixel", "column", "window-longer-than-input"])
+def test_max_pool2d_window_entirely_in_padding_matches_torch_forward(module, x, kw):
     """torch accepts padding <= kernel_size // 2 with dilation, so a window can see only padding:
     size 1, kernel 2, padding 1, dilation 2 has taps at -1 and 1. torch returns -inf and index 1;
     cnnbook returns the same, and its backward sends that output's gradient nowhere (torch's backward
     would write outside the input there, so it is not called)."""
-    x = np.array([[[[3.0]]]])
-    kw = dict(kernel_size=(1, 2), padding=(0, 1), dilation=(1, 2))
-    y, idx = F.max_pool2d(x, **kw, return_indices=True)
+    y, idx = module.max_pool2d(x, **kw, return_indices=True)
     yt, it = TF.max_pool2d(to_torch(x), **kw, return_indices=True)
     np.testing.assert_array_equal(y, yt.numpy())
     np.testing.assert_array_equal(idx, it.numpy())
-    np.testing.assert_array_equal(F.max_pool2d_backward(np.ones((1, 1, 1, 1)), x, **kw), [[[[0.0]]]])
+    assert np.isneginf(y).any()
+    np.testing.assert_array_equal(module.max_pool2d_backward(np.ones(y.shape), x, **kw), np.zeros_like(x))
 
 
 def test_max_pool2d_backward_overlapping_windows_accumulate():
@@ -84,16 +83,18 @@ def test_max_pool2d_backward_overlapping_windows_accumulate():
     assert gi[0, 0, 1, 1] == 10.0
 
 
-def test_max_pool2d_ties_take_first_max_like_torch():
+@BOTH_TREES
+def test_max_pool2d_ties_take_first_max_like_torch(module):
     """With ties torch routes the gradient to the first maximum in scan order; so must we."""
     x = np.ones((1, 1, 4, 4))
     g = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
     xt = to_torch(x, True)
     y, it = TF.max_pool2d(xt, 2, return_indices=True)
     y.backward(to_torch(g))
-    _, idx = F.max_pool2d(x, 2, return_indices=True)
+    _, idx = module.max_pool2d(x, 2, return_indices=True)
     np.testing.assert_array_equal(idx, it.numpy())
-    assert_close(F.max_pool2d_backward(g, x, 2), xt.grad, np.float64)
+    assert_close(module.max_pool2d_backward(g, x, 2), xt.grad, np.float64)
+    np.testing.assert_array_equal(xt.grad.numpy()[0, 0, :2, :2], [[1, 0], [0, 0]])  # the top-left one
 
 
 # ------------------------------------------------------------------------------------------------
@@ -102,8 +103,8 @@ def test_max_pool2d_ties_take_first_max_like_torch():
 @given(cfg=pool_configs(with_dilation=False), count_include_pad=st.booleans(), unbatched=st.booleans())
 def test_avg_pool2d_forward_matches_torch(cfg, count_include_pad, unbatched):
     _, x = _input(cfg, tie_free_values=False, unbatched=unbatched)
-    got = F.avg_pool2d(x, **_akw(cfg, count_include_pad))
-    want = TF.avg_pool2d(to_torch(x), **_akw(cfg, count_include_pad))
+    got = F.avg_pool2d(x, **avg_pool_kwargs(cfg, count_include_pad))
+    want = TF.avg_pool2d(to_torch(x), **avg_pool_kwargs(cfg, count_include_pad))
     assert_close(got, want, cfg["dtype"], "avg_pool2d")
 
 
@@ -111,10 +112,10 @@ def test_avg_pool2d_forward_matches_torch(cfg, count_include_pad, unbatched):
 def test_avg_pool2d_backward_matches_autograd(cfg, count_include_pad, unbatched):
     rng, x = _input(cfg, tie_free_values=False, unbatched=unbatched)
     xt = to_torch(x, True)
-    y = TF.avg_pool2d(xt, **_akw(cfg, count_include_pad))
+    y = TF.avg_pool2d(xt, **avg_pool_kwargs(cfg, count_include_pad))
     g = randn(rng, tuple(y.shape), cfg["dtype"])
     y.backward(to_torch(g))
-    gi = F.avg_pool2d_backward(g, x, **_akw(cfg, count_include_pad))
+    gi = F.avg_pool2d_backward(g, x, **avg_pool_kwargs(cfg, count_include_pad))
     assert_close(gi, xt.grad, cfg["dtype"], "avg_pool2d grad_input")
 
 

@@ -94,7 +94,7 @@ def _im2col_cfg(draw):
 
 @given(data=st.data(), n=st.integers(1, 2), c=st.integers(1, 3), seed=seeds)
 def test_col2im_is_the_adjoint_of_im2col(data, n, c, seed):
-    """<im2col(x), cols> == <x, col2im(cols)> for random x and cols."""
+    """<im2col(x), cols> == <x, col2im(cols)> for random x and cols; col2im equals torch's fold."""
     k, s, d, p, size = _im2col_cfg(data.draw)
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, c, *size))
@@ -102,6 +102,7 @@ def test_col2im_is_the_adjoint_of_im2col(data, n, c, seed):
     cols = rng.standard_normal(cols_x.shape)
     back = cnnbook.col2im(cols, x.shape, k, stride=s, padding=p, dilation=d)
     assert back.shape == x.shape
+    assert_close(back, TF.fold(to_torch(cols), size, k, dilation=d, padding=p, stride=s), np.float64, "fold")
     lhs, rhs = float(np.sum(cols_x * cols)), float(np.sum(x * back))
     assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
 

@@ -1,11 +1,10 @@
 """The worked examples of the source notes, with their known numbers (computed by hand here)."""
 import numpy as np
-import torch
 import torch.nn.functional as TF
 
 import cnnbook
 from cnnbook import functional as F
-from helpers import assert_close, to_torch
+from helpers import BOTH_TREES, assert_close, to_torch
 
 
 def test_corr2d_3x3_with_2x2_gives_19_25_37_43():
@@ -15,10 +14,19 @@ def test_corr2d_3x3_with_2x2_gives_19_25_37_43():
     np.testing.assert_array_equal(F.conv2d(x[None, None], k[None, None])[0, 0], [[19, 25], [37, 43]])
 
 
-def test_pooling_0_to_8_with_2x2_window_stride_1():
+@BOTH_TREES
+def test_pooling_0_to_8_with_2x2_window_stride_1(module):
     x = np.arange(9.0).reshape(1, 1, 3, 3)
-    np.testing.assert_array_equal(F.max_pool2d(x, 2, stride=1)[0, 0], [[4.0, 5.0], [7.0, 8.0]])
-    np.testing.assert_array_equal(F.avg_pool2d(x, 2, stride=1)[0, 0], [[2.0, 3.0], [5.0, 6.0]])
+    np.testing.assert_array_equal(module.max_pool2d(x, 2, stride=1)[0, 0], [[4.0, 5.0], [7.0, 8.0]])
+    np.testing.assert_array_equal(module.avg_pool2d(x, 2, stride=1)[0, 0], [[2.0, 3.0], [5.0, 6.0]])
+    # backward with every upstream gradient 1: max sends each window's 1 to its maximum (4, 5, 7, 8,
+    # the bottom-right cell of each window); avg spreads 1/4 over each window, so a cell receives 1/4
+    # per window it belongs to (the centre 4 of them)
+    ones = np.ones((1, 1, 2, 2))
+    np.testing.assert_array_equal(module.max_pool2d_backward(ones, x, 2, stride=1)[0, 0],
+                                  [[0, 0, 0], [0, 1, 1], [0, 1, 1]])
+    np.testing.assert_array_equal(module.avg_pool2d_backward(ones, x, 2, stride=1)[0, 0] * 4,
+                                  [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
 
 
 SIGNAL = np.array([1.0, 1.0, 2.0, 4.0, 2.0, 0.0, 1.0])

@@ -1,42 +1,15 @@
 """cnnbook: the NumPy package behind the cnnbook textbook on convolutional neural networks.
 
 * ``cnnbook.functional``: the ``torch.nn.functional`` mirror (vectorised forward and backward);
-* ``cnnbook.reference``: the same operations as explicit loops, for reading;
-* ``cnnbook.shapes``: output sizes and receptive fields;
+* ``cnnbook.reference``: the same operations as explicit loops, for reading (the same modules);
+* ``cnnbook.shapes``: output sizes, receptive fields and the size captions;
+* ``cnnbook.arguments``: argument checks and the argument records both of them share;
 * the teaching primitives below (``corr2d``, ``rot180``, ``im2col``, ...), importable from here.
 """
-from . import functional, reference, shapes
-from .primitives import (
-    col2im,
-    conv_matrix,
-    convolve1d,
-    convolve2d,
-    corr2d,
-    correlate1d,
-    correlate2d,
-    dilate_kernel,
-    im2col,
-    insert_zeros,
-    pad2d,
-    rot180,
-)
+from . import functional, primitives, reference, shapes
+from .primitives import (col2im, conv_matrix, convolve1d, convolve2d, corr2d, correlate1d, correlate2d,
+                         dilate_kernel, im2col, insert_zeros, pad2d, rot180)
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "functional",
-    "reference",
-    "shapes",
-    "corr2d",
-    "correlate2d",
-    "convolve2d",
-    "correlate1d",
-    "convolve1d",
-    "rot180",
-    "pad2d",
-    "insert_zeros",
-    "dilate_kernel",
-    "im2col",
-    "col2im",
-    "conv_matrix",
-]
+__all__ = ["functional", "reference", "shapes", *primitives.__all__]

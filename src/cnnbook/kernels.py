@@ -38,21 +38,22 @@ import numpy as np
 __all__ = ["KERNELS", "KERNEL_NAMES", "get_kernel"]
 
 
-def _k(rows) -> np.ndarray:
+def _kernel3x3(rows) -> np.ndarray:
+    """A 3x3 kernel from nested lists, as float64."""
     return np.array(rows, dtype=np.float64)
 
 
 #: name -> 3x3 float64 kernel (do not modify in place; :func:`get_kernel` returns a copy).
 KERNELS: dict[str, np.ndarray] = {
-    "identity": _k([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
-    "blur": _k(np.full((3, 3), 1.0 / 9.0)),
-    "sharpen": _k([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
-    "vertical edge": _k([[0, 0, 0], [-1, 2, -1], [0, 0, 0]]),
-    "horizontal edge": _k([[0, -1, 0], [0, 2, 0], [0, -1, 0]]),
-    "sobel x": _k([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
-    "sobel y": _k([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
-    "surround": _k([[1, 1, 1], [1, -9, 1], [1, 1, 1]]),
-    "emboss": _k([[2, 0, 0], [0, -1, 0], [0, 0, -1]]),
+    "identity": _kernel3x3([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
+    "blur": _kernel3x3(np.full((3, 3), 1.0 / 9.0)),
+    "sharpen": _kernel3x3([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+    "vertical edge": _kernel3x3([[0, 0, 0], [-1, 2, -1], [0, 0, 0]]),
+    "horizontal edge": _kernel3x3([[0, -1, 0], [0, 2, 0], [0, -1, 0]]),
+    "sobel x": _kernel3x3([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
+    "sobel y": _kernel3x3([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
+    "surround": _kernel3x3([[1, 1, 1], [1, -9, 1], [1, 1, 1]]),
+    "emboss": _kernel3x3([[2, 0, 0], [0, -1, 0], [0, 0, -1]]),
 }
 
 #: The kernel names in the book's order.

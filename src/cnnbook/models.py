@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import nn
+
+if TYPE_CHECKING:
+    from .training import History
 
 __all__ = ["lenet5", "LENET_LAYER_NAMES", "LENET_RECIPE", "trained_lenet"]
 
@@ -14,7 +18,8 @@ LENET_LAYER_NAMES = ("conv1", "act1", "pool1", "conv2", "act2", "pool2", "flatte
                      "fc1", "act3", "fc2", "act4", "fc3")
 
 
-def lenet5(activation: str = "sigmoid", pool: str = "avg", *, seed=0, dtype=np.float32) -> nn.Sequential:
+def lenet5(activation: str = "sigmoid", pool: str = "avg", *, seed: int | np.random.Generator = 0,
+           dtype: object = np.float32) -> nn.Sequential:
     """LeNet-5 for 1x28x28 images and 10 classes, as a :class:`cnnbook.nn.Sequential`.
 
     conv 1->6 5x5 pad 2 (6x28x28), pool 2/2 (6x14x14), conv 6->16 5x5 (16x10x10), pool 2/2
@@ -58,7 +63,7 @@ LENET_RECIPE = dict(activation="relu", pool="max", init_seed=0,
 
 
 @functools.lru_cache(maxsize=2)
-def trained_lenet(epochs: int | None = None):
+def trained_lenet(epochs: int | None = None) -> tuple[nn.Sequential, History]:
     """LeNet-5 trained by :data:`LENET_RECIPE` on :func:`cnnbook.data.load_digits28`'s training split.
 
     The same steps as chapter 8's training cell (``lenet5`` with the recipe's activation, pooling and

@@ -16,11 +16,13 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from numbers import Integral
+from typing import Iterator, Mapping
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import functional as F
-from ._checks import int_tuple, nonnegative_tuple, positive_tuple
+from .arguments import IntOrTuple, Padding, conv_padding, positive_tuple
 
 __all__ = [
     "Parameter", "Module", "Conv2d", "MaxPool2d", "AvgPool2d", "Linear", "ReLU", "Sigmoid",
@@ -28,7 +30,7 @@ __all__ = [
 ]
 
 
-def _as_rng(rng) -> np.random.Generator:
+def _as_rng(rng: int | np.random.Generator | None) -> np.random.Generator:
     """``None`` (fresh entropy), an int seed, or a ``numpy.random.Generator`` (used as is)."""
     if isinstance(rng, np.random.Generator):
         return rng
@@ -37,7 +39,7 @@ def _as_rng(rng) -> np.random.Generator:
     raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {rng!r}")
 
 
-def _as_float_dtype(dtype) -> np.dtype:
+def _as_float_dtype(dtype: object) -> np.dtype:
     dt = np.dtype(dtype)
     if dt not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64, got {dt}")
@@ -47,7 +49,7 @@ def _as_float_dtype(dtype) -> np.dtype:
 class Parameter:
     """A trainable array: ``data`` (the values) and ``grad`` (``None`` until a backward pass)."""
 
-    def __init__(self, data: np.ndarray):
+    def __init__(self, data: np.ndarray) -> None:
         self.data = data
         self.grad: np.ndarray | None = None
 
@@ -74,22 +76,22 @@ class Parameter:
 class Module:
     """Base class: a registry of parameters (``_parameters``) and child layers (``_modules``)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._parameters: OrderedDict[str, Parameter | None] = OrderedDict()
         self._modules: OrderedDict[str, Module] = OrderedDict()
 
     # -- the two passes ------------------------------------------------------------------------
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def __call__(self, x):
+    def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 
     # -- parameters ----------------------------------------------------------------------------
-    def named_parameters(self, prefix: str = ""):
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """Yield ``(name, Parameter)`` with torch's dotted names, e.g. ``("0.weight", p)``."""
         for name, p in self._parameters.items():
             if p is not None:
@@ -97,7 +99,7 @@ class Module:
         for name, child in self._modules.items():
             yield from child.named_parameters(prefix + name + ".")
 
-    def parameters(self):
+    def parameters(self) -> Iterator[Parameter]:
         """Yield every ``Parameter`` (the order of ``named_parameters``)."""
         for _, p in self.named_parameters():
             yield p
@@ -111,7 +113,7 @@ class Module:
         """Copies of the parameter arrays under torch's key names."""
         return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
 
-    def load_state_dict(self, state_dict, strict: bool = True) -> None:
+    def load_state_dict(self, state_dict: Mapping[str, ArrayLike], strict: bool = True) -> None:
         """Copy arrays (NumPy, or anything ``np.asarray`` accepts) into the parameters.
 
         The values are converted to each parameter's dtype. With ``strict`` (torch's default), the
@@ -134,7 +136,7 @@ class Module:
             p.data = value.astype(p.data.dtype, copy=True)
 
     # -- dtype ---------------------------------------------------------------------------------
-    def to(self, dtype) -> "Module":
+    def to(self, dtype: object) -> "Module":
         """Convert every parameter (and its gradient) to ``dtype`` (float32 or float64), in place."""
         dt = _as_float_dtype(dtype)
         for p in self.parameters():
@@ -160,7 +162,7 @@ class Module:
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
 
-def _uniform(rng: np.random.Generator, bound: float, shape, dtype) -> np.ndarray:
+def _uniform(rng: np.random.Generator, bound: float, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
 
 
@@ -177,8 +179,10 @@ class Conv2d(Module):
     Only ``padding_mode='zeros'`` exists here.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", *, dtype=np.float32, rng=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                 padding: Padding = 0, dilation: IntOrTuple = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", *, dtype: object = np.float32,
+                 rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
             if isinstance(v, bool) or not isinstance(v, Integral) or v < 1:
@@ -194,14 +198,7 @@ class Conv2d(Module):
         self.kernel_size = positive_tuple(kernel_size, "kernel_size", 2)
         self.stride = positive_tuple(stride, "stride", 2)
         self.dilation = positive_tuple(dilation, "dilation", 2)
-        if isinstance(padding, str):
-            if padding not in ("valid", "same"):
-                raise ValueError(f"padding must be 'valid', 'same', an int or a pair, got {padding!r}")
-            if padding == "same" and self.stride != (1, 1):
-                raise ValueError("padding='same' is not supported for strided convolutions (stride > 1)")
-            self.padding = padding
-        else:
-            self.padding = nonnegative_tuple(padding, "padding", 2)
+        self.padding = conv_padding(padding, self.stride, 2)
         self.padding_mode = padding_mode
 
         dt, gen = _as_float_dtype(dtype), _as_rng(rng)
@@ -218,12 +215,12 @@ class Conv2d(Module):
     def _conv_args(self) -> dict:
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.saved_input = x
         b = None if self.bias is None else self.bias.data
         return F.conv2d(x, self.weight.data, b, **self._conv_args())
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """Return ``dL/dx``; add ``dL/dW`` and ``dL/db`` into the parameters' ``.grad``."""
         grad_input, grad_weight, grad_bias = F.conv2d_backward(
             grad_output, self.saved_input, self.weight.data, **self._conv_args())
@@ -253,8 +250,8 @@ class MaxPool2d(Module):
     ``return_indices=True`` is not offered by the layer (use the functional form).
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
+    def __init__(self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
+                 dilation: IntOrTuple = 1, return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
         if return_indices:
             raise ValueError("return_indices=True is not supported by the MaxPool2d layer; "
@@ -269,11 +266,11 @@ class MaxPool2d(Module):
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
                     ceil_mode=self.ceil_mode)
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.saved_input = x
         return F.max_pool2d(x, self.kernel_size, **self._pool_args())
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return F.max_pool2d_backward(grad_output, self.saved_input, self.kernel_size, **self._pool_args())
 
     def extra_repr(self) -> str:
@@ -288,8 +285,8 @@ class AvgPool2d(Module):
     (:func:`cnnbook.functional.avg_pool2d_backward`). ``divisor_override`` is not supported.
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-                 divisor_override=None):
+    def __init__(self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: None = None) -> None:
         super().__init__()
         if divisor_override is not None:
             raise ValueError("divisor_override is not supported; leave it None")
@@ -303,11 +300,11 @@ class AvgPool2d(Module):
         return dict(stride=self.stride, padding=self.padding, ceil_mode=self.ceil_mode,
                     count_include_pad=self.count_include_pad)
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.saved_input = x
         return F.avg_pool2d(x, self.kernel_size, **self._pool_args())
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return F.avg_pool2d_backward(grad_output, self.saved_input, self.kernel_size, **self._pool_args())
 
     def extra_repr(self) -> str:
@@ -318,7 +315,8 @@ class Linear(Module):
     """Fully connected layer ``y = x W^T + b``: ``x`` ``(N, in_features)``, ``W`` ``(out_features,
     in_features)``, ``b`` ``(out_features,)``. Initialised like torch: ``U(-1/sqrt(in), 1/sqrt(in))``."""
 
-    def __init__(self, in_features, out_features, bias=True, *, dtype=np.float32, rng=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, dtype: object = np.float32,
+                 rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(v, bool) or not isinstance(v, Integral) or v < 1:
@@ -332,11 +330,11 @@ class Linear(Module):
         self._parameters["bias"] = self.bias
         self.saved_input: np.ndarray | None = None
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         self.saved_input = x
         return F.linear(x, self.weight.data, None if self.bias is None else self.bias.data)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         grad_input, grad_weight, grad_bias = F.linear_backward(grad_output, self.saved_input,
                                                                self.weight.data)
         self.weight.accumulate(grad_weight)
@@ -348,45 +346,43 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class ReLU(Module):
+class _Activation(Module):
+    """An element-wise activation: ``forward`` keeps its input for ``backward`` (the gradient of an
+    activation depends on its input)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saved_input: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.saved_input = x
+        return self._function(x)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return self._gradient(grad_output, self.saved_input)
+
+
+class ReLU(_Activation):
     """``max(x, 0)``; backward passes the gradient where the saved input is positive."""
 
-    def __init__(self):
-        super().__init__()
-        self.saved_input: np.ndarray | None = None
-
-    def forward(self, x):
-        self.saved_input = x
-        return F.relu(x)
-
-    def backward(self, grad_output):
-        return F.relu_backward(grad_output, self.saved_input)
+    _function, _gradient = staticmethod(F.relu), staticmethod(F.relu_backward)
 
 
-class Sigmoid(Module):
+class Sigmoid(_Activation):
     """``1 / (1 + exp(-x))``; backward multiplies by ``sigma(x)(1 - sigma(x))`` of the saved input."""
 
-    def __init__(self):
-        super().__init__()
-        self.saved_input: np.ndarray | None = None
-
-    def forward(self, x):
-        self.saved_input = x
-        return F.sigmoid(x)
-
-    def backward(self, grad_output):
-        return F.sigmoid_backward(grad_output, self.saved_input)
+    _function, _gradient = staticmethod(F.sigmoid), staticmethod(F.sigmoid_backward)
 
 
 class Flatten(Module):
     """Merge dimensions ``start_dim .. end_dim`` into one (default: everything but the batch)."""
 
-    def __init__(self, start_dim=1, end_dim=-1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim, self.end_dim = int(start_dim), int(end_dim)
         self.saved_input_shape: tuple[int, ...] | None = None
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
         self.saved_input_shape = x.shape
         start, end = self.start_dim % x.ndim, self.end_dim % x.ndim
@@ -395,7 +391,7 @@ class Flatten(Module):
                              f"for a {x.ndim}-D input")
         return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1:])
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return np.asarray(grad_output).reshape(self.saved_input_shape)
 
     def extra_repr(self) -> str:
@@ -406,14 +402,14 @@ class Sequential(Module):
     """Layers applied in order; backward runs them in reverse. Children are named ``"0"``, ``"1"``,
     ... so the parameter keys are torch's (``"0.weight"``, ``"0.bias"``, ``"3.weight"``, ...)."""
 
-    def __init__(self, *layers: Module):
+    def __init__(self, *layers: Module) -> None:
         super().__init__()
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
                 raise TypeError(f"Sequential: layer {i} must be a cnnbook.nn.Module, got {type(layer).__name__}")
             self._modules[str(i)] = layer
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int | slice) -> "Module":
         items = list(self._modules.items())
         if isinstance(i, slice):              # keeps the names, as torch does
             sub = Sequential()
@@ -424,15 +420,15 @@ class Sequential(Module):
     def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator["Module"]:
         return iter(self._modules.values())
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         for layer in self._modules.values():
             x = layer(x)
         return x
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
         for layer in reversed(self._modules.values()):
             grad_output = layer.backward(grad_output)
         return grad_output

@@ -1,28 +1,58 @@
-"""Output sizes and receptive fields, with PyTorch's exact integer arithmetic.
+"""Output sizes, receptive fields and the size captions, with PyTorch's exact integer arithmetic.
 
-Every size function takes ints or pairs: with an int ``size`` (and int arguments) it returns an int; if
-any argument is a pair it returns a tuple of two ints, one per axis (height, width).
+This is the one place cnnbook computes sizes: :mod:`cnnbook.functional`, :mod:`cnnbook.reference`, the
+primitives and the explorers all call it. Every size function takes ints or tuples: with an int ``size``
+(and int arguments) it returns an int; if any argument is a tuple it returns a tuple with one int per axis
+(height, width).
 
-* convolution:  ``H_out = floor((H + 2p - d(k-1) - 1) / s) + 1``
+* convolution:  ``H_out = floor((H + 2p - d(k - 1) - 1) / s) + 1``
 * pooling:      the same, with ``ceil`` instead of ``floor`` when ``ceil_mode=True``, except that the
   last window must start inside the input or the left padding (torch's rule);
-* transposed:   ``H_out = (H - 1) s - 2p + d(k-1) + output_padding + 1``.
+* transposed:   ``H_out = (H - 1) s - 2p + d(k - 1) + output_padding + 1``.
+
+``d(k - 1) + 1`` is the effective (dilated) kernel size. A convolution's padding may differ before and
+after an axis ('same' padding with an even kernel pads one more cell after): an entry of ``padding`` is
+then a pair ``(before, after)`` and ``2p`` above reads ``p_before + p_after``.
+
+The ``*_text`` functions evaluate the formula for one axis and return it with the numbers substituted,
+e.g. ``conv_output_size_text(7, 3, dilation=2)`` is ``"H_out = ⌊(7 + 2·0 − 2·(3 − 1) − 1)/1⌋ + 1 = 3"``:
+the captions the explorers show.
 """
 from __future__ import annotations
 
 from numbers import Integral
+from typing import Sequence, Union
 
-from ._checks import check_at_least, int_tuple
+from . import arguments
 
 __all__ = [
+    "effective_kernel_size",
+    "same_padding",
     "conv_output_size",
+    "conv_leftover",
     "pool_output_size",
     "conv_transpose_output_size",
     "receptive_field",
     "receptive_fields",
+    "conv_output_size_text",
+    "pool_output_size_text",
+    "conv_transpose_output_size_text",
 ]
 
+#: An int (every axis) or a tuple with one int per axis.
+IntOrTuple = Union[int, Sequence[int]]
+#: A size result: an int for int arguments, else one int per axis.
+SizeResult = Union[int, tuple[int, ...]]
+#: Padding of a convolution: an int, or one entry per axis, each an int or a ``(before, after)`` pair.
+ConvPadding = Union[int, Sequence[Union[int, Sequence[int]]]]
 
+# The smallest value each argument may take.
+_MINIMUM = {"size": 0, "kernel_size": 1, "stride": 1, "dilation": 1, "padding": 0, "output_padding": 0}
+
+
+# --------------------------------------------------------------------------------------------------
+# arguments: one check for every size function
+# --------------------------------------------------------------------------------------------------
 def _n_axes(*values) -> int:
     """1 if every value is an int (or None), else the length of the tuples given."""
     lengths = {len(v) for v in values if isinstance(v, (tuple, list))}
@@ -33,20 +63,133 @@ def _n_axes(*values) -> int:
     return lengths.pop()
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
-def _scalar_mode(*values) -> bool:
-    return all(v is None or (isinstance(v, Integral) and not isinstance(v, bool)) for v in values)
+
+def _padding_pairs(padding, n: int) -> tuple[tuple[int, int], ...]:
+    """``(before, after)`` per axis from an int, a tuple of ints, or a tuple of ints and pairs."""
+    if isinstance(padding, (tuple, list)) and any(isinstance(p, (tuple, list)) for p in padding):
+        if len(padding) != n:
+            raise TypeError(f"padding must have one entry per axis ({n}), got {padding!r}")
+        pairs = tuple(arguments.int_tuple(p, "padding", 2) for p in padding)
+        arguments.check_at_least(tuple(v for pair in pairs for v in pair), "padding", 0)
+        return pairs
+    return tuple((p, p) for p in arguments.nonnegative_tuple(padding, "padding", n))
 
 
-def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
+def _per_axis(**args) -> tuple[bool, list[tuple]]:
+    """Check the int-or-tuple arguments of a size function (each at least its minimum).
+
+    Returns whether every argument is an int (then the result is an int) and the arguments of each
+    axis in the order given. ``padding_pairs`` is a convolution's ``padding`` (entries may be
+    ``(before, after)`` pairs) and comes back as a pair for every axis.
+    """
+    n = _n_axes(*args.values())
+    columns = []
+    for name, value in args.items():
+        if name == "padding_pairs":
+            columns.append(_padding_pairs(value, n))
+        else:
+            values = arguments.int_tuple(value, name, n)
+            columns.append(arguments.check_at_least(values, name, _MINIMUM[name]))
+    one_axis = all(v is None or _is_int(v) for v in args.values())
+    return one_axis, list(zip(*columns))
+
+
+def _result(one_axis: bool, sizes: list[int]) -> SizeResult:
+    return sizes[0] if one_axis else tuple(sizes)
+
+
+# --------------------------------------------------------------------------------------------------
+# one axis
+# --------------------------------------------------------------------------------------------------
+def _span(kernel_size: int, dilation: int) -> int:
+    return dilation * (kernel_size - 1) + 1
+
+
+def _conv_length(size: int, kernel_size: int, stride: int, padding: tuple[int, int], dilation: int) -> int:
+    before, after = padding
+    span, padded = _span(kernel_size, dilation), size + before + after
+    if span > padded:
+        raise ValueError(
+            f"kernel_size: the (dilated) kernel size {span} can't be greater than the padded input size "
+            f"{padded} (input {size} + padding {before} + {after})"
+        )
+    return (padded - span) // stride + 1
+
+
+def _pool_length(size: int, kernel_size: int, stride: int, padding: int, dilation: int,
+                 ceil_mode: bool) -> tuple[int, bool]:
+    """torch's pooling size and whether the last window was dropped (it would start in the padding)."""
+    if padding > kernel_size // 2:
+        raise ValueError(f"padding should be at most half of kernel_size, got padding={padding}, "
+                         f"kernel_size={kernel_size}")
+    span = _span(kernel_size, dilation)
+    out = (size + 2 * padding - span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    dropped = ceil_mode and (out - 1) * stride >= size + padding
+    out -= dropped
+    if out < 1:
+        raise ValueError(
+            f"kernel_size: the (dilated) window size {span} is larger than the padded input size "
+            f"{size + 2 * padding} (input {size} + 2 * padding {padding}): the output size would be {out}, "
+            f"must be >= 1"
+        )
+    return out, dropped
+
+
+def _conv_transpose_length(size: int, kernel_size: int, stride: int, padding: tuple[int, int],
+                           output_padding: int, dilation: int) -> int:
+    if output_padding >= stride and output_padding >= dilation:
+        raise ValueError(
+            f"output_padding must be smaller than either stride or dilation, got output_padding="
+            f"{output_padding}, stride={stride}, dilation={dilation}"
+        )
+    before, after = padding
+    out = (size - 1) * stride - before - after + dilation * (kernel_size - 1) + output_padding + 1
+    if out < 1:
+        shown = before if before == after else padding
+        raise ValueError(
+            f"the transposed convolution's output size {out} is too small (input {size}, kernel_size "
+            f"{kernel_size}, stride {stride}, padding {shown}, dilation {dilation}, output_padding "
+            f"{output_padding})"
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# sizes
+# --------------------------------------------------------------------------------------------------
+def effective_kernel_size(kernel_size: IntOrTuple, dilation: IntOrTuple = 1) -> SizeResult:
+    """The cells a dilated kernel spans: ``d(k - 1) + 1`` (the notes' ``K + (K - 1)(D - 1)``)."""
+    one_axis, axes = _per_axis(kernel_size=kernel_size, dilation=dilation)
+    return _result(one_axis, [_span(k, d) for k, d in axes])
+
+
+def same_padding(kernel_size: IntOrTuple, dilation: IntOrTuple = 1) -> tuple:
+    """``(before, after)`` zero padding of ``padding='same'``: ``d(k - 1)`` in all, the odd one after.
+
+    One pair for int arguments, else one pair per axis. With stride 1 the output then has the
+    input's size.
+    """
+    one_axis, axes = _per_axis(kernel_size=kernel_size, dilation=dilation)
+    pairs = [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in axes]
+    return pairs[0] if one_axis else tuple(pairs)
+
+
+def conv_output_size(size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                     padding: ConvPadding = 0, dilation: IntOrTuple = 1) -> SizeResult:
     """Output size of a convolution along each axis.
 
-    ``H_out = floor((H + 2p - d(k - 1) - 1) / s) + 1``, as ``torch.nn.functional.conv2d``.
+    ``H_out = floor((H + 2p - d(k - 1) - 1) / s) + 1``, as ``torch.nn.functional.conv2d``
+    (``2p`` is ``p_before + p_after`` for a padding pair).
 
     Parameters
     ----------
-    size, kernel_size, stride, padding, dilation : int or tuple of ints
-        Input size, kernel size, stride (>= 1), zero padding on each side (>= 0), dilation (>= 1).
+    size, kernel_size, stride, dilation : int or tuple of ints
+        Input size (>= 0), kernel size (>= 1), stride (>= 1), dilation (>= 1).
+    padding : int or tuple
+        Zero padding (>= 0) on each side, or per axis an int or a ``(before, after)`` pair.
 
     Returns
     -------
@@ -56,27 +199,31 @@ def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
     Raises
     ------
     ValueError
-        If the dilated kernel ``d(k-1)+1`` is larger than the padded input ``H + 2p``.
+        If the dilated kernel ``d(k - 1) + 1`` is larger than the padded input ``H + 2p``.
     """
-    n = _n_axes(size, kernel_size, stride, padding, dilation)
-    sizes = check_at_least(int_tuple(size, "size", n), "size", 0)
-    ks = check_at_least(int_tuple(kernel_size, "kernel_size", n), "kernel_size", 1)
-    ss = check_at_least(int_tuple(stride, "stride", n), "stride", 1)
-    ps = check_at_least(int_tuple(padding, "padding", n), "padding", 0)
-    ds = check_at_least(int_tuple(dilation, "dilation", n), "dilation", 1)
-    out = []
-    for h, k, s, p, d in zip(sizes, ks, ss, ps, ds):
-        span = d * (k - 1) + 1
-        if span > h + 2 * p:
-            raise ValueError(
-                f"kernel_size: the (dilated) kernel size {span} can't be greater than the padded input "
-                f"size {h + 2 * p} (input {h} + 2 * padding {p})"
-            )
-        out.append((h + 2 * p - span) // s + 1)
-    return out[0] if _scalar_mode(size, kernel_size, stride, padding, dilation) else tuple(out)
+    one_axis, axes = _per_axis(size=size, kernel_size=kernel_size, stride=stride, padding_pairs=padding,
+                               dilation=dilation)
+    return _result(one_axis, [_conv_length(*axis) for axis in axes])
 
 
-def pool_output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+def conv_leftover(size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                  padding: ConvPadding = 0, dilation: IntOrTuple = 1) -> SizeResult:
+    """Cells of the padded input after the last window of a convolution: ``(H + 2p - d(k - 1) - 1) mod s``.
+
+    No window reads them, so their gradient is zero; the floor in :func:`conv_output_size` drops
+    them. A transposed convolution with this ``output_padding`` maps ``H_out`` back to ``H``.
+    """
+    one_axis, axes = _per_axis(size=size, kernel_size=kernel_size, stride=stride, padding_pairs=padding,
+                               dilation=dilation)
+    leftovers = []
+    for h, k, s, (before, after), d in axes:
+        _conv_length(h, k, s, (before, after), d)  # the kernel must fit
+        leftovers.append((h + before + after - _span(k, d)) % s)
+    return _result(one_axis, leftovers)
+
+
+def pool_output_size(size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+                     padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False) -> SizeResult:
     """Output size of max/avg pooling along each axis, torch's rule.
 
     ``H_out = floor_or_ceil((H + 2p - d(k - 1) - 1) / s) + 1``; with ``ceil_mode`` the last window is
@@ -91,40 +238,25 @@ def pool_output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil
     ------
     ValueError
         If ``padding > kernel_size // 2``, or if the output size is below 1 (the dilated window
-        ``d(k-1)+1`` is longer than the padded input ``H + 2p`` and ``ceil_mode`` keeps no window).
+        ``d(k - 1) + 1`` is longer than the padded input ``H + 2p`` and ``ceil_mode`` keeps no window).
     """
     if stride is None:
         stride = kernel_size
-    n = _n_axes(size, kernel_size, stride, padding, dilation)
-    sizes = check_at_least(int_tuple(size, "size", n), "size", 0)
-    ks = check_at_least(int_tuple(kernel_size, "kernel_size", n), "kernel_size", 1)
-    ss = check_at_least(int_tuple(stride, "stride", n), "stride", 1)
-    ps = check_at_least(int_tuple(padding, "padding", n), "padding", 0)
-    ds = check_at_least(int_tuple(dilation, "dilation", n), "dilation", 1)
-    out = []
-    for h, k, s, p, d in zip(sizes, ks, ss, ps, ds):
-        if p > k // 2:
-            raise ValueError(f"padding should be at most half of kernel_size, got padding={p}, kernel_size={k}")
-        span = d * (k - 1) + 1
-        o = (h + 2 * p - span + (s - 1 if ceil_mode else 0)) // s + 1
-        if ceil_mode and (o - 1) * s >= h + p:
-            o -= 1  # the last window would start in the right padding: drop it
-        if o < 1:
-            raise ValueError(
-                f"kernel_size: the (dilated) window size {span} is larger than the padded input size "
-                f"{h + 2 * p} (input {h} + 2 * padding {p}): the output size would be {o}, must be >= 1"
-            )
-        out.append(o)
-    return out[0] if _scalar_mode(size, kernel_size, stride, padding, dilation) else tuple(out)
+    one_axis, axes = _per_axis(size=size, kernel_size=kernel_size, stride=stride, padding=padding,
+                               dilation=dilation)
+    return _result(one_axis, [_pool_length(*axis, bool(ceil_mode))[0] for axis in axes])
 
 
-def conv_transpose_output_size(size, kernel_size, stride=1, padding=0, output_padding=0, dilation=1):
+def conv_transpose_output_size(size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                               padding: ConvPadding = 0, output_padding: IntOrTuple = 0,
+                               dilation: IntOrTuple = 1) -> SizeResult:
     """Output size of a transposed convolution along each axis.
 
     ``H_out = (H - 1) s - 2p + d(k - 1) + output_padding + 1``, as
-    ``torch.nn.functional.conv_transpose2d``. With ``k = K``, ``p = 0``, ``d = 1`` and ``s = D + 1``
-    (``D`` zeros inserted between inputs) this is the notes' ``(D + 1)(M - 1) + K`` for an input of
-    length ``M``.
+    ``torch.nn.functional.conv_transpose2d``: the cells that ``H`` windows of a convolution with the
+    same ``k, s, d`` cover, minus the padding, plus ``output_padding``. With ``k = K``, ``p = 0``,
+    ``d = 1`` and ``s = D + 1`` (``D`` zeros inserted between inputs) this is the notes'
+    ``(D + 1)(M - 1) + K`` for an input of length ``M``.
 
     Raises
     ------
@@ -132,30 +264,66 @@ def conv_transpose_output_size(size, kernel_size, stride=1, padding=0, output_pa
         If ``output_padding`` is not smaller than either the stride or the dilation (torch's rule), or
         if the result is not positive.
     """
-    n = _n_axes(size, kernel_size, stride, padding, output_padding, dilation)
-    sizes = check_at_least(int_tuple(size, "size", n), "size", 0)
-    ks = check_at_least(int_tuple(kernel_size, "kernel_size", n), "kernel_size", 1)
-    ss = check_at_least(int_tuple(stride, "stride", n), "stride", 1)
-    ps = check_at_least(int_tuple(padding, "padding", n), "padding", 0)
-    ops = check_at_least(int_tuple(output_padding, "output_padding", n), "output_padding", 0)
-    ds = check_at_least(int_tuple(dilation, "dilation", n), "dilation", 1)
-    out = []
-    for h, k, s, p, op, d in zip(sizes, ks, ss, ps, ops, ds):
-        if op >= s and op >= d:
-            raise ValueError(
-                f"output_padding must be smaller than either stride or dilation, got output_padding={op}, "
-                f"stride={s}, dilation={d}"
-            )
-        o = (h - 1) * s - 2 * p + d * (k - 1) + op + 1
-        if o < 1:
-            raise ValueError(
-                f"the transposed convolution's output size {o} is too small (input {h}, kernel_size {k}, "
-                f"stride {s}, padding {p}, dilation {d}, output_padding {op})"
-            )
-        out.append(o)
-    return out[0] if _scalar_mode(size, kernel_size, stride, padding, output_padding, dilation) else tuple(out)
+    one_axis, axes = _per_axis(size=size, kernel_size=kernel_size, stride=stride, padding_pairs=padding,
+                               output_padding=output_padding, dilation=dilation)
+    return _result(one_axis, [_conv_transpose_length(*axis) for axis in axes])
 
 
+# --------------------------------------------------------------------------------------------------
+# captions: one axis, the formula with the numbers substituted, then its value
+# --------------------------------------------------------------------------------------------------
+def _ints(**args) -> None:
+    for name, value in args.items():
+        if not _is_int(value):
+            raise TypeError(f"{name} must be an int (the captions show one axis), got {value!r}")
+
+
+def conv_output_size_text(size: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                          dilation: int = 1, name: str = "H_out") -> str:
+    """:func:`conv_output_size` of one axis as a caption, e.g. for ``(7, 3, dilation=2)``:
+    ``"H_out = ⌊(7 + 2·0 − 2·(3 − 1) − 1)/1⌋ + 1 = 3"``."""
+    _ints(size=size, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+    value = conv_output_size(size, kernel_size, stride, padding, dilation)
+    return (f"{name} = ⌊({size} + 2·{padding} − {dilation}·({kernel_size} − 1) − 1)/{stride}⌋ + 1 "
+            f"= {value}")
+
+
+def pool_output_size_text(size: int, kernel_size: int, stride: int | None = None, padding: int = 0,
+                          dilation: int = 1, ceil_mode: bool = False, name: str = "H_out") -> str:
+    """:func:`pool_output_size` of one axis as a caption: ``⌊ ⌋``, or ``⌈ ⌉`` with ``ceil_mode``.
+
+    ``stride=None`` shows the kernel size. When ``ceil_mode`` would start the last window in the right
+    padding, the caption subtracts it and says so, e.g. for ``(5, 2, 2, 1, ceil_mode=True)``:
+    ``"H_out = ⌈(5 + 2·1 − 1·(2 − 1) − 1)/2⌉ + 1 − 1 = 3 (− 1: the last window would start at
+    (4 − 1)·2 ≥ 5 + 1, in the right padding, so torch drops it)"``.
+    """
+    stride = kernel_size if stride is None else stride
+    _ints(size=size, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+    value = pool_output_size(size, kernel_size, stride, padding, dilation, ceil_mode)
+    _, dropped = _pool_length(size, kernel_size, stride, padding, dilation, bool(ceil_mode))
+    left, right = ("⌈", "⌉") if ceil_mode else ("⌊", "⌋")
+    text = (f"{name} = {left}({size} + 2·{padding} − {dilation}·({kernel_size} − 1) − 1)/{stride}{right} + 1"
+            + (" − 1" if dropped else "") + f" = {value}")
+    if dropped:
+        text += (f" (− 1: the last window would start at ({value + 1} − 1)·{stride} ≥ {size} + {padding}, "
+                 f"in the right padding, so torch drops it)")
+    return text
+
+
+def conv_transpose_output_size_text(size: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                                    output_padding: int = 0, dilation: int = 1, name: str = "H_out") -> str:
+    """:func:`conv_transpose_output_size` of one axis as a caption, e.g. for ``(3, 3, stride=2)``:
+    ``"H_out = (3 − 1)·2 − 2·0 + 1·(3 − 1) + 0 + 1 = 7"``."""
+    _ints(size=size, kernel_size=kernel_size, stride=stride, padding=padding,
+          output_padding=output_padding, dilation=dilation)
+    value = conv_transpose_output_size(size, kernel_size, stride, padding, output_padding, dilation)
+    return (f"{name} = ({size} − 1)·{stride} − 2·{padding} + {dilation}·({kernel_size} − 1) "
+            f"+ {output_padding} + 1 = {value}")
+
+
+# --------------------------------------------------------------------------------------------------
+# receptive fields
+# --------------------------------------------------------------------------------------------------
 def _layer(layer, index: int) -> tuple[int, int, int]:
     """(kernel_size, stride, dilation) from a tuple ``(k[, s[, d]])``, a dict, or an int ``k``."""
     if isinstance(layer, dict):
@@ -174,15 +342,15 @@ def _layer(layer, index: int) -> tuple[int, int, int]:
         raise TypeError(
             f"layers[{index}] must be (kernel_size, stride, dilation), a dict or an int, got {layer!r}"
         )
-    for name, v, low in (("kernel_size", k, 1), ("stride", s, 1), ("dilation", d, 1)):
-        if isinstance(v, bool) or not isinstance(v, Integral):
+    for name, v in (("kernel_size", k), ("stride", s), ("dilation", d)):
+        if not _is_int(v):
             raise TypeError(f"layers[{index}]: {name} must be an int, got {v!r}")
-        if v < low:
-            raise ValueError(f"layers[{index}]: {name} must be >= {low}, got {v}")
+        if v < 1:
+            raise ValueError(f"layers[{index}]: {name} must be >= 1, got {v}")
     return int(k), int(s), int(d)
 
 
-def receptive_fields(layers) -> list[tuple[int, int]]:
+def receptive_fields(layers: Sequence) -> list[tuple[int, int]]:
     """Receptive field and jump after each layer of a stack (one axis).
 
     A unit after layer ``l`` sees ``r_l = r_{l-1} + d_l (k_l - 1) j_{l-1}`` input pixels, where the jump
@@ -204,13 +372,13 @@ def receptive_fields(layers) -> list[tuple[int, int]]:
     result = []
     for index, layer in enumerate(layers):
         k, s, d = _layer(layer, index)
-        r += d * (k - 1) * j
+        r += (_span(k, d) - 1) * j
         j *= s
         result.append((r, j))
     return result
 
 
-def receptive_field(layers) -> int:
+def receptive_field(layers: Sequence) -> int:
     """Receptive field (in input pixels, one axis) of a unit at the top of a stack of layers.
 
     See :func:`receptive_fields` for the recurrence and the layer format; this returns its last ``r``

@@ -6,10 +6,13 @@ replayed in torch: :func:`batch_indices` gives the index arrays :func:`fit` uses
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable, Iterator
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import functional as F
+from .nn import Module, Parameter
 
 __all__ = ["SGD", "History", "batch_indices", "train_step", "fit", "predict", "evaluate"]
 
@@ -27,7 +30,8 @@ class SGD:
     skipped, as in torch. The update is in place, in the parameter's dtype.
     """
 
-    def __init__(self, parameters, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+    def __init__(self, parameters: Iterable[Parameter], lr: float, momentum: float = 0.0,
+                 weight_decay: float = 0.0) -> None:
         if lr < 0:
             raise ValueError(f"lr must be >= 0, got {lr}")
         if momentum < 0:
@@ -84,7 +88,7 @@ class History:
         return np.array([loss[ep == e].mean() for e in range(int(ep.max()) + 1)]) if len(ep) else loss
 
 
-def batch_indices(n: int, batch_size: int, epochs: int, seed: int = 0):
+def batch_indices(n: int, batch_size: int, epochs: int, seed: int = 0) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(epoch, indices)`` for every minibatch :func:`fit` draws.
 
     Each epoch is a fresh permutation ``np.random.default_rng(seed).permutation(n)`` (the same
@@ -100,7 +104,7 @@ def batch_indices(n: int, batch_size: int, epochs: int, seed: int = 0):
             yield epoch, order[start:start + batch_size]
 
 
-def train_step(model, optimizer: SGD, x: np.ndarray, y: np.ndarray):
+def train_step(model: Module, optimizer: SGD, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """One SGD step on a minibatch: forward, mean cross-entropy, backward, update.
 
     Returns ``(loss, logits)`` (the logits before the update).
@@ -113,8 +117,9 @@ def train_step(model, optimizer: SGD, x: np.ndarray, y: np.ndarray):
     return float(loss), logits
 
 
-def fit(model, x, y, *, epochs: int, batch_size: int = 64, lr: float = 0.1, momentum: float = 0.0,
-        seed: int = 0, validation=None, progress: bool = True) -> History:
+def fit(model: Module, x: ArrayLike, y: ArrayLike, *, epochs: int, batch_size: int = 64, lr: float = 0.1,
+        momentum: float = 0.0, seed: int = 0, validation: tuple[ArrayLike, ArrayLike] | None = None,
+        progress: bool = True) -> History:
     """Train ``model`` on ``(x, y)`` with minibatch SGD and cross-entropy.
 
     Parameters
@@ -171,7 +176,7 @@ def fit(model, x, y, *, epochs: int, batch_size: int = 64, lr: float = 0.1, mome
     return history
 
 
-def predict(model, x, batch_size: int = 512) -> np.ndarray:
+def predict(model: Module, x: ArrayLike, batch_size: int = 512) -> np.ndarray:
     """Predicted classes ``argmax(logits)`` for ``x``, in chunks of ``batch_size``."""
     params = list(model.parameters())
     dtype = params[0].data.dtype if params else np.float32
@@ -180,6 +185,6 @@ def predict(model, x, batch_size: int = 512) -> np.ndarray:
                            for i in range(0, x.shape[0], batch_size)])
 
 
-def evaluate(model, x, y, batch_size: int = 512) -> float:
+def evaluate(model: Module, x: ArrayLike, y: ArrayLike, batch_size: int = 512) -> float:
     """Accuracy: the fraction of ``x`` whose predicted class equals ``y``."""
     return float(np.mean(predict(model, x, batch_size) == np.asarray(y)))

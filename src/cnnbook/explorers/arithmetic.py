@@ -25,9 +25,9 @@ def conv_arithmetic(n: int = 7, seed: int = 0) -> Explorer:
     last one (where the floor of the size formula bites; the window slides by the stride in between),
     the output grid with the last cell outlined, and how many windows read
     each input cell (zeros show the cells a large stride skips).
-    The text line evaluates the output-size formula with ``cnnbook.shapes.conv_output_size``.
+    The text line evaluates the output-size formula with ``cnnbook.shapes.conv_output_size_text``.
     """
-    from ..shapes import conv_output_size
+    from ..shapes import conv_output_size, conv_output_size_text, effective_kernel_size
 
     x = small_grid(n, seed)
 
@@ -46,9 +46,9 @@ def conv_arithmetic(n: int = 7, seed: int = 0) -> Explorer:
                 for u in range(k):
                     for v in range(k):
                         coverage[a * s + u * d, b * s + v * d] += 1
-        span = d * (k - 1) + 1
-        text = (f"n_out = ⌊({n} + 2·{p} − {d}·({k} − 1) − 1)/{s}⌋ + 1 = ⌊{n + 2 * p - span}/{s}⌋ + 1 = {n_out}"
-                f"   (window spans {span} cells; padded input {n + 2 * p}×{n + 2 * p})")
+        span = effective_kernel_size(k, d)
+        text = (conv_output_size_text(n, k, s, p, d, name="n_out")
+                + f"   (window spans {span} cells; padded input {n + 2 * p}×{n + 2 * p})")
         panels = [
             Panel(f"padded input (p = {p}), windows of outputs [0, 0] and [{i}, {j}]", xp, numbers=True,
                   cmap="Blues", vmin=-2, vmax=14, highlight=taps),
@@ -78,9 +78,11 @@ def conv_steps(n: int = 4, k: int = 2, seed: int = 1) -> Explorer:
     Panels: the input with the window outlined, the kernel as applied, the element-wise products in the
     window, and the output with the current cell outlined (the cell equals the sum of the products).
     """
+    from ..shapes import conv_output_size
+
     x = small_grid(n, seed)
     kernel = np.arange(k * k, dtype=np.float64).reshape(k, k)
-    n_out = n - k + 1
+    n_out = conv_output_size(n, k)
     cells = list(range(n_out))
 
     def compute(operation: str, row: int, col: int) -> View:

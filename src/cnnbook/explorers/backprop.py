@@ -45,7 +45,7 @@ def pixel_picker(n: int = 5) -> Explorer:
     pixel reaches each output position (0 where it does not). Panels: the zero-padded input with the
     pixel outlined, the kernel with the taps used outlined, and ``M`` with the outputs fed outlined.
     """
-    from ..shapes import conv_output_size
+    from ..shapes import conv_output_size_text
 
     def compute(row: int, col: int, kernel_size: int, stride: int, padding: int = 0) -> View:
         k, s, p = kernel_size, stride, padding
@@ -56,7 +56,7 @@ def pixel_picker(n: int = 5) -> Explorer:
         xp[row + p, col + p] = 1.0  # the picked pixel, marked with a 1
         fed = [(int(i), int(j), 1, 1) for i, j in zip(*np.nonzero(m))]
         taps = [(row + p - i * s, col + p - j * s, 1, 1) for i, j, _, _ in fed]
-        text = (f"H_out = ⌊({n} + 2·{p} − {k})/{s}⌋ + 1 = {conv_output_size(n, k, stride=s, padding=p)}; "
+        text = (f"{conv_output_size_text(n, k, stride=s, padding=p)}; "
                 f"X[{row}, {col}] feeds {len(fed)} of {n_out * n_out} outputs, "
                 + (f"each through tap W[{row} − {s}·i, {col} − {s}·j]" if p == 0 else
                  f"each through tap W[{row} + {p} − {s}·i, {col} + {p} − {s}·j]"))

@@ -28,11 +28,9 @@ def filter_image(image: np.ndarray, kernel: np.ndarray, padding: int = 1) -> np.
 
 
 def _size_text(n_h: int, n_w: int, k: int, p: int) -> str:
-    from ..shapes import conv_output_size
+    from ..shapes import conv_output_size_text
 
-    ho, wo = conv_output_size((n_h, n_w), k, stride=1, padding=p)
-    return (f"H_out = ⌊({n_h} + 2·{p} − {k})/1⌋ + 1 = {ho},  "
-            f"W_out = ⌊({n_w} + 2·{p} − {k})/1⌋ + 1 = {wo}")
+    return f"{conv_output_size_text(n_h, k, padding=p)},  {conv_output_size_text(n_w, k, padding=p, name='W_out')}"
 
 
 @explorer_factory

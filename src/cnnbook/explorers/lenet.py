@@ -32,22 +32,35 @@ def _examples(y_test: np.ndarray, predicted: np.ndarray, n_wrong: int) -> dict[s
     return options
 
 
-def _stage_text(stage: str, recipe: dict) -> str:
-    """The output-size arithmetic of a stage, evaluated with :mod:`cnnbook.shapes`."""
-    from ..shapes import conv_output_size, pool_output_size
+def _stage_text(stage: str, model, acts: list) -> str:
+    """The output-size arithmetic of a stage, from the model's layers, evaluated with :mod:`cnnbook.shapes`.
 
-    act, pool = recipe["activation"], {"max": "max", "avg": "average"}[recipe["pool"]]
+    ``acts[i]`` is the input of layer ``i`` (``acts[0]`` the digit): its width is the size the layer sees.
+    """
+    from ..arguments import int_tuple
+    from ..shapes import conv_output_size_text, pool_output_size_text
+
     if stage == "input":
-        return "1 channel, 28×28 (standardised grey levels)"
-    if stage == "conv1":
-        n = conv_output_size(28, 5, padding=2)
-        return f"6 kernels 1×5×5, padding 2: ⌊(28 + 2·2 − 5)/1⌋ + 1 = {n}, then {act}"
-    if stage == "pool1":
-        return f"{pool} pooling 2×2, stride 2: ⌊(28 − 2)/2⌋ + 1 = {pool_output_size(28, 2)}"
-    if stage == "conv2":
-        n = conv_output_size(14, 5)
-        return f"16 kernels 6×5×5, no padding: ⌊(14 − 5)/1⌋ + 1 = {n}, then {act}"
-    return f"{pool} pooling 2×2, stride 2: ⌊(10 − 2)/2⌋ + 1 = {pool_output_size(10, 2)}; 16·5·5 = 400 features"
+        channels, height, width = acts[0].shape[1:]
+        return f"{channels} channel, {height}×{width} (standardised grey levels)"
+    last = _LAST_LAYER[stage]
+    if stage.startswith("conv"):
+        conv, activation, index = model[last - 1], model[last], last - 1
+        (k, _), (s, _), (d, _) = conv.kernel_size, conv.stride, conv.dilation
+        p = conv.padding[1]
+        size = conv_output_size_text(acts[index].shape[-1], k, s, p, d)
+        padding = f"padding {p}" if p else "no padding"
+        return (f"{conv.out_channels} kernels {conv.in_channels}×{k}×{k}, {padding}: {size}, "
+                f"then {type(activation).__name__.lower()}")
+    pool, (channels, height, width) = model[last], acts[last + 1].shape[1:]
+    kind = {"MaxPool2d": "max", "AvgPool2d": "average"}[type(pool).__name__]
+    k, s, p, d = (int_tuple(getattr(pool, name, 1), name, 2)[1]  # the width axis; AvgPool2d has no dilation
+                  for name in ("kernel_size", "stride", "padding", "dilation"))
+    size = pool_output_size_text(acts[last].shape[-1], k, s, p, d, pool.ceil_mode)
+    text = f"{kind} pooling {k}×{k}, stride {s}: {size}"
+    if last + 1 == len(model) or type(model[last + 1]).__name__ == "Flatten":
+        text += f"; {channels}·{height}·{width} = {channels * height * width} features"
+    return text
 
 
 @explorer_factory
@@ -60,9 +73,9 @@ def lenet_explorer(epochs: int | None = None, n_wrong: int = 2) -> Explorer:
     channel as an image (one colour scale per stage, so channels compare), and the ten softmax
     probabilities of the network's output. Text: the stage's output-size arithmetic and the prediction.
     """
-    from ..activations import log_softmax
+    from ..functional import log_softmax
     from ..data import load_digits28
-    from ..models import LENET_RECIPE, trained_lenet
+    from ..models import trained_lenet
     from ..training import predict
 
     model, _ = trained_lenet(epochs)
@@ -89,7 +102,7 @@ def lenet_explorer(epochs: int | None = None, n_wrong: int = 2) -> Explorer:
                         vmin=lo, vmax=hi, scale=scale) for c in range(y.shape[0])]
         panels.append(Panel("softmax p(0) … p(9)", p[None, :], numbers=True, cmap="Blues",
                             vmin=0.0, vmax=1.3, decimals=2))
-        text = (f"{_stage_text(stage, LENET_RECIPE)}.  True class {y_test[example]}, "
+        text = (f"{_stage_text(stage, model, acts)}.  True class {y_test[example]}, "
                 f"predicted {guess} (p = {p[guess]:.3f}).")
         return View(output=y, panels=panels, text=text)
 

@@ -16,10 +16,11 @@ def pooling_explorer(size: int = 16) -> Explorer:
 
     Controls: the pooling kind, kernel size k, stride s and padding p (torch allows p <= k/2). Output: the
     pooled map from ``cnnbook.functional``; panels: the input, its padding drawn pink, with the windows of
-    the first and the last output cell outlined, and the pooled map. Text: ``H_out = ⌊(H + 2p − k)/s⌋ + 1`` evaluated.
+    the first and the last output cell outlined, and the pooled map. Text: ``H_out = ⌊(H + 2p − k)/s⌋ + 1``
+    evaluated (``cnnbook.shapes.pool_output_size_text``).
     """
     from .. import functional as F
-    from ..shapes import pool_output_size
+    from ..shapes import pool_output_size, pool_output_size_text
 
     x = sample_photo(height=size, width=size)
 
@@ -31,8 +32,8 @@ def pooling_explorer(size: int = 16) -> Explorer:
             y = F.avg_pool2d(x[None, None], k, stride=s, padding=p)[0, 0]
         n_out = pool_output_size(size, k, stride=s, padding=p)
         last = (n_out - 1) * s  # first row/column of the last window, in padded coordinates
-        text = (f"H_out = ⌊({size} + 2·{p} − {k})/{s}⌋ + 1 = {n_out}"
-                f"   ({kind} over each {k}×{k} window; {size * size} → {n_out * n_out} numbers)")
+        text = (pool_output_size_text(size, k, stride=s, padding=p)
+                + f"   ({kind} over each {k}×{k} window; {size * size} → {n_out * n_out} numbers)")
         # The padding is drawn pink (NaN): max pooling pads with -inf, average pooling with zeros.
         xp = np.pad(x, p, constant_values=np.nan) if p else x
         padded = f", padded by {p}" if p else ""

@@ -31,7 +31,7 @@ def transposed_dilated(n_transposed: int = 3, n_dilated: int = 7) -> Explorer:
     """
     from .. import functional as F
     from ..primitives import dilate_kernel, insert_zeros, pad2d
-    from ..shapes import conv_output_size, conv_transpose_output_size
+    from ..shapes import conv_output_size_text, conv_transpose_output_size_text, effective_kernel_size
 
     def compute(operation: str, kernel_size: int, stride: int, padding: int,
                 dilation: int) -> View:
@@ -41,12 +41,11 @@ def transposed_dilated(n_transposed: int = 3, n_dilated: int = 7) -> Explorer:
         if operation == "transposed":
             n = n_transposed
             x = _input("ones", n)
-            n_out = (n - 1) * s - 2 * p + d * (k - 1) + 1
-            head = f"H_out = ({n} − 1)·{s} − 2·{p} + {d}·({k} − 1) + 1 = {n_out}"
-            if n_out < 1:
-                return View(output=np.zeros((0, 0)), text=head + ": no output (torch rejects this)",
+            try:
+                head = conv_transpose_output_size_text(n, k, stride=s, padding=p, dilation=d)
+            except ValueError as error:  # an output size below 1
+                return View(output=np.zeros((0, 0)), text=f"no output (torch rejects this too): {error}",
                             panels=[Panel("input", x, numbers=True, cmap="Blues", vmin=-2, vmax=14)])
-            assert n_out == conv_transpose_output_size(n, k, stride=s, padding=p, dilation=d)
             y = F.conv_transpose2d(x[None, None], w[None, None], stride=s, padding=p, dilation=d)[0, 0]
             ring = d * (k - 1) - p
             z = insert_zeros(x, s)
@@ -65,10 +64,9 @@ def transposed_dilated(n_transposed: int = 3, n_dilated: int = 7) -> Explorer:
             return View(output=y, panels=panels, text=text)
         n = n_dilated
         x = _input("digits", n)
-        span = k + (k - 1) * (d - 1)
-        n_out = conv_output_size(n, k, stride=s, padding=p, dilation=d)
+        span = effective_kernel_size(k, d)
         text = (f"effective kernel k' = {k} + ({k} − 1)({d} − 1) = {span};  "
-                f"H_out = ⌊({n} + 2·{p} − {span})/{s}⌋ + 1 = {n_out}")
+                + conv_output_size_text(n, k, stride=s, padding=p, dilation=d))
         y = F.conv2d(x[None, None], w[None, None], stride=s, padding=p, dilation=d)[0, 0]
         taps = [(u * d, v * d, 1, 1) for u in range(k) for v in range(k)]
         panels = [

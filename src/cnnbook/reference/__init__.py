@@ -1,17 +1,21 @@
 """Loop implementations that mirror the formulas line by line (slow; for reading and for testing the
-vectorised versions in :mod:`cnnbook.functional`)."""
+vectorised versions in :mod:`cnnbook.functional`).
+
+The same modules as :mod:`cnnbook.functional`, file for file (conv, pooling, linear, activation, loss),
+with the same functions, arguments and results.
+"""
+# The same imports as cnnbook/functional/__init__.py on purpose: the two trees export the same names
+# (tests/test_reference.py checks it).
+from .activation import log_softmax, log_softmax_backward, relu, relu_backward, sigmoid, sigmoid_backward
 from .conv import conv1d, conv1d_backward, conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward
+from .linear import linear, linear_backward
+from .loss import cross_entropy, cross_entropy_backward
 from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 
 __all__ = [
-    "conv1d",
-    "conv2d",
-    "conv_transpose2d",
-    "conv1d_backward",
-    "conv2d_backward",
-    "conv_transpose2d_backward",
-    "max_pool2d",
-    "avg_pool2d",
-    "max_pool2d_backward",
-    "avg_pool2d_backward",
+    "conv1d", "conv1d_backward", "conv2d", "conv2d_backward", "conv_transpose2d", "conv_transpose2d_backward",
+    "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
+    "linear", "linear_backward",
+    "relu", "relu_backward", "sigmoid", "sigmoid_backward", "log_softmax", "log_softmax_backward",
+    "cross_entropy", "cross_entropy_backward",
 ]

@@ -1,6 +1,7 @@
 """Pooling with explicit loops, one line per symbol of the formulas (for reading, and for checking).
 
-Same arguments, checks and results as :mod:`cnnbook.pooling`, which is the fast version. Here every
+Same arguments, checks (:func:`cnnbook.arguments.pool_args`) and results as
+:mod:`cnnbook.functional.pooling`, which is the fast version. Here every
 output cell ``Y[n, c, i, j]`` is computed by visiting the taps ``(u, v)`` of its window:
 
     input row    h = i * s_h + u * d_h - p_h        (0 <= u < k_h)
@@ -8,19 +9,23 @@ output cell ``Y[n, c, i, j]`` is computed by visiting the taps ``(u, v)`` of its
 
 Taps that fall outside ``0 <= h < H``, ``0 <= w < W`` are padding: -inf for max pooling (so they are
 simply skipped), 0 for average pooling (skipped in the sum, but possibly counted in the divisor).
+The forward and backward loops visit the same windows in the same order on purpose: each spells out
+its own formula.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from ..pooling import _check_bool, _check_grad, _parse
+from ..arguments import IntOrTuple, check_bool, pool_args
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
 
 
-def _window_argmax(X, n, c, i, j, k, s, p, d):
+def _window_argmax(X: np.ndarray, n: int, c: int, i: int, j: int, k: tuple[int, int], s: tuple[int, int],
+                   p: tuple[int, int], d: tuple[int, int]) -> tuple[float, tuple[int, int] | None]:
     """Value and position (h, w) of the maximum of window (i, j); the first one on ties.
 
     Returns (-inf, None) for a window made only of padding.
@@ -39,67 +44,61 @@ def _window_argmax(X, n, c, i, j, k, s, p, d):
     return best, where
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
-    """Loop version of :func:`cnnbook.pooling.max_pool2d`.
+def max_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Loop version of :func:`cnnbook.functional.max_pool2d`.
 
     ``Y[n,c,i,j] = max_{u,v} X[n, c, i*s_h + u*d_h - p_h, j*s_w + v*d_w - p_w]``; the index is
     ``h*W + w`` of the maximum (first one on ties).
     """
-    X, unbatched, k, s, p, d, (H_out, W_out) = _parse(input, kernel_size, stride, padding, dilation,
-                                                      ceil_mode)
+    a = pool_args(input, kernel_size, stride, padding, dilation, ceil_mode)
+    X, k, s, p, d, (H_out, W_out) = a.input, a.kernel_size, a.stride, a.padding, a.dilation, a.out_size
     N, C, H, W = X.shape
     Y = np.empty((N, C, H_out, W_out), dtype=X.dtype)
     I = np.empty((N, C, H_out, W_out), dtype=np.int64)
-    for n in range(N):
-        for c in range(C):
-            for i in range(H_out):
-                for j in range(W_out):
-                    best, where = _window_argmax(X, n, c, i, j, k, s, p, d)
-                    if where is None:  # only padding: torch reports the first tap with h, w >= 0
-                        h, w = i * s[0] - p[0], j * s[1] - p[1]
-                        while h < 0:
-                            h += d[0]
-                        while w < 0:
-                            w += d[1]
-                        where = (h, w)
-                    Y[n, c, i, j] = best
-                    I[n, c, i, j] = where[0] * W + where[1]
-    if unbatched:
-        Y, I = Y[0], I[0]
-    return (Y, I) if return_indices else Y
+    for n, c, i, j in np.ndindex(N, C, H_out, W_out):  # every output cell
+        best, where = _window_argmax(X, n, c, i, j, k, s, p, d)
+        if where is None:  # only padding: torch reports the first tap with h, w >= 0
+            h, w = i * s[0] - p[0], j * s[1] - p[1]
+            while h < 0:
+                h += d[0]
+            while w < 0:
+                w += d[1]
+            where = (h, w)
+        Y[n, c, i, j] = best
+        I[n, c, i, j] = where[0] * W + where[1]
+    return (a.finish(Y), a.finish(I)) if return_indices else a.finish(Y)
 
 
-def max_pool2d_backward(grad_output, input, kernel_size, stride=None, padding=0, dilation=1,
-                        ceil_mode=False):
-    """Loop version of :func:`cnnbook.pooling.max_pool2d_backward`.
+def max_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: IntOrTuple,
+                        stride: IntOrTuple | None = None, padding: IntOrTuple = 0, dilation: IntOrTuple = 1,
+                        ceil_mode: bool = False) -> np.ndarray:
+    """Loop version of :func:`cnnbook.functional.max_pool2d_backward`.
 
     ``dX[n,c,h,w] += G[n,c,i,j]`` for the arg-max ``(h, w)`` of every window ``(i, j)``.
     """
-    X, unbatched, k, s, p, d, (H_out, W_out) = _parse(input, kernel_size, stride, padding, dilation,
-                                                      ceil_mode)
-    G, dtype = _check_grad(grad_output, X, unbatched, (H_out, W_out))
-    N, C, H, W = X.shape
-    dX = np.zeros((N, C, H, W), dtype=dtype)
-    for n in range(N):
-        for c in range(C):
-            for i in range(H_out):
-                for j in range(W_out):
-                    _, where = _window_argmax(X, n, c, i, j, k, s, p, d)
-                    if where is not None:
-                        h, w = where
-                        dX[n, c, h, w] += G[n, c, i, j]
-    return dX[0] if unbatched else dX
+    a = pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, grad_output=grad_output)
+    X, G, k, s, p, d = a.input, a.grad_output, a.kernel_size, a.stride, a.padding, a.dilation
+    (H_out, W_out), (N, C, H, W) = a.out_size, X.shape
+    dX = np.zeros((N, C, H, W), dtype=a.dtype)
+    for n, c, i, j in np.ndindex(N, C, H_out, W_out):  # every output cell
+        _, where = _window_argmax(X, n, c, i, j, k, s, p, d)
+        if where is not None:
+            h, w = where
+            dX[n, c, h, w] += G[n, c, i, j]
+    return a.finish(dX)
 
 
-def _window_bounds(i, size, k, s, p):
+def _window_bounds(i: int, size: int, k: int, s: int, p: int) -> tuple[int, int]:
     """torch's window along one axis: ``[start, end)`` clipped to the padded border ``size + p``."""
     start = i * s - p
     end = min(start + k, size + p)
     return start, end
 
 
-def _divisor(i, j, H, W, k, s, p, count_include_pad):
+def _divisor(i: int, j: int, H: int, W: int, k: tuple[int, int], s: tuple[int, int], p: tuple[int, int],
+             count_include_pad: bool) -> int:
     """Number the window sum is divided by (window size with or without the padding cells)."""
     h0, h1 = _window_bounds(i, H, k[0], s[0], p[0])
     w0, w1 = _window_bounds(j, W, k[1], s[1], p[1])
@@ -108,51 +107,48 @@ def _divisor(i, j, H, W, k, s, p, count_include_pad):
     return (min(h1, H) - max(h0, 0)) * (min(w1, W) - max(w0, 0))
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
-    """Loop version of :func:`cnnbook.pooling.avg_pool2d`.
+def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> np.ndarray:
+    """Loop version of :func:`cnnbook.functional.avg_pool2d`.
 
     ``Y[n,c,i,j] = (1/D[i,j]) * sum_{u,v} X[n, c, i*s_h + u - p_h, j*s_w + v - p_w]`` with zero padding.
     """
-    X, unbatched, k, s, p, _, (H_out, W_out) = _parse(input, kernel_size, stride, padding, 1, ceil_mode)
-    _check_bool(count_include_pad, "count_include_pad")
+    a = pool_args(input, kernel_size, stride, padding, 1, ceil_mode)
+    count_include_pad = check_bool(count_include_pad, "count_include_pad")
+    X, k, s, p, (H_out, W_out) = a.input, a.kernel_size, a.stride, a.padding, a.out_size
     N, C, H, W = X.shape
     Y = np.zeros((N, C, H_out, W_out), dtype=X.dtype)
-    for n in range(N):
-        for c in range(C):
-            for i in range(H_out):
-                for j in range(W_out):
-                    total = 0.0
-                    for u in range(k[0]):
-                        for v in range(k[1]):
-                            h = i * s[0] + u - p[0]
-                            w = j * s[1] + v - p[1]
-                            if 0 <= h < H and 0 <= w < W:  # padding cells add 0
-                                total += X[n, c, h, w]
-                    D = _divisor(i, j, H, W, k, s, p, count_include_pad)
-                    Y[n, c, i, j] = total / max(D, 1)
-    return Y[0] if unbatched else Y
+    for n, c, i, j in np.ndindex(N, C, H_out, W_out):  # every output cell
+        total = 0.0
+        for u in range(k[0]):
+            for v in range(k[1]):
+                h = i * s[0] + u - p[0]
+                w = j * s[1] + v - p[1]
+                if 0 <= h < H and 0 <= w < W:  # padding cells add 0
+                    total += X[n, c, h, w]
+        D = _divisor(i, j, H, W, k, s, p, count_include_pad)
+        Y[n, c, i, j] = total / max(D, 1)
+    return a.finish(Y)
 
 
-def avg_pool2d_backward(grad_output, input, kernel_size, stride=None, padding=0, ceil_mode=False,
-                        count_include_pad=True):
-    """Loop version of :func:`cnnbook.pooling.avg_pool2d_backward`.
+def avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: IntOrTuple,
+                        stride: IntOrTuple | None = None, padding: IntOrTuple = 0, ceil_mode: bool = False,
+                        count_include_pad: bool = True) -> np.ndarray:
+    """Loop version of :func:`cnnbook.functional.avg_pool2d_backward`.
 
     ``dX[n,c,h,w] += G[n,c,i,j] / D[i,j]`` for every cell ``(h, w)`` of every window ``(i, j)``.
     """
-    X, unbatched, k, s, p, _, (H_out, W_out) = _parse(input, kernel_size, stride, padding, 1, ceil_mode)
-    _check_bool(count_include_pad, "count_include_pad")
-    G, dtype = _check_grad(grad_output, X, unbatched, (H_out, W_out))
-    N, C, H, W = X.shape
-    dX = np.zeros((N, C, H, W), dtype=dtype)
-    for n in range(N):
-        for c in range(C):
-            for i in range(H_out):
-                for j in range(W_out):
-                    share = G[n, c, i, j] / max(_divisor(i, j, H, W, k, s, p, count_include_pad), 1)
-                    for u in range(k[0]):
-                        for v in range(k[1]):
-                            h = i * s[0] + u - p[0]
-                            w = j * s[1] + v - p[1]
-                            if 0 <= h < H and 0 <= w < W:
-                                dX[n, c, h, w] += share
-    return dX[0] if unbatched else dX
+    a = pool_args(input, kernel_size, stride, padding, 1, ceil_mode, grad_output=grad_output)
+    count_include_pad = check_bool(count_include_pad, "count_include_pad")
+    X, G, k, s, p = a.input, a.grad_output, a.kernel_size, a.stride, a.padding
+    (H_out, W_out), (N, C, H, W) = a.out_size, X.shape
+    dX = np.zeros((N, C, H, W), dtype=a.dtype)
+    for n, c, i, j in np.ndindex(N, C, H_out, W_out):  # every output cell
+        share = G[n, c, i, j] / max(_divisor(i, j, H, W, k, s, p, count_include_pad), 1)
+        for u in range(k[0]):
+            for v in range(k[1]):
+                h = i * s[0] + u - p[0]
+                w = j * s[1] + v - p[1]
+                if 0 <= h < H and 0 <= w < W:
+                    dX[n, c, h, w] += share
+    return a.finish(dX)

@@ -9,17 +9,19 @@ Notation (see the book's intro): input ``X`` of shape (N, C, H, W) (or unbatched
                                                           is dropped, as in torch)
 
 Window ``(i, j)`` reads the input rows ``i*s + u*d - p`` for ``u = 0..k_h-1`` (likewise columns).
-The fast path makes a strided *view* of every window (``numpy.lib.stride_tricks``) and loops only over
-the ``k_h * k_w`` offsets ``(u, v)`` inside a window, never over output positions. The loop versions
-in :mod:`cnnbook.reference.pooling` spell out the same formulas index by index.
+The fast path makes a strided *view* of every window (:func:`cnnbook.windows.sliding_windows`) and loops
+only over the ``k_h * k_w`` offsets ``(u, v)`` inside a window, never over output positions. The loop
+versions in :mod:`cnnbook.reference.pooling` spell out the same formulas index by index; sizes come from
+:func:`cnnbook.shapes.pool_output_size`.
 """
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import ArrayLike
 
-from ._checks import as_float_array, common_dtype, nonnegative_tuple, positive_tuple
-from .shapes import pool_output_size
+from .. import shapes
+from ..arguments import IntOrTuple, PoolArgs, check_bool, pool_args
+from ..windows import sliding_windows
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
 
@@ -27,83 +29,49 @@ __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backwa
 # --------------------------------------------------------------------------------------------------
 # shared helpers
 # --------------------------------------------------------------------------------------------------
-def _parse(input, kernel_size, stride, padding, dilation, ceil_mode, name="input"):
-    """Check the arguments; return (x as (N, C, H, W), unbatched?, k, s, p, d, (H_out, W_out))."""
-    x = as_float_array(input, name, ndim=(3, 4), layout="(N, C, H, W) or (C, H, W)")
-    unbatched = x.ndim == 3
-    if unbatched:
-        x = x[None]
-    k = positive_tuple(kernel_size, "kernel_size", 2)
-    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
-        s = k
-    else:
-        s = positive_tuple(stride, "stride", 2)
-    p = nonnegative_tuple(padding, "padding", 2)
-    d = positive_tuple(dilation, "dilation", 2)
-    if not isinstance(ceil_mode, (bool, np.bool_)):
-        raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
-    H, W = x.shape[-2:]
-    try:
-        out = pool_output_size((H, W), k, s, p, d, bool(ceil_mode))
-    except ValueError as e:
-        raise ValueError(f"{e} (input of spatial shape {(H, W)})") from None
-    return x, unbatched, k, s, p, d, out
-
-
-def _pad_after(shape, k, s, p, d, out):
+def _pad_after(a: PoolArgs) -> tuple[int, int]:
     """Padding after the input along H and W: ``p``, or more if the last window reaches further.
 
-    In ``ceil_mode`` the last window may run past ``H + p``; those cells are padding too.
+    In ``ceil_mode`` the last window may run past ``H + p``; those cells are padding too. The windows
+    cover ``(H_out - 1) s + d(k - 1) + 1`` cells, the output size of a transposed convolution.
     """
-    return [max(pi, (o - 1) * si + di * (ki - 1) + 1 - n - pi)
-            for n, ki, si, pi, di, o in zip(shape[-2:], k, s, p, d, out)]
+    reach = shapes.conv_transpose_output_size(a.out_size, a.kernel_size, a.stride, 0, 0, a.dilation)
+    return tuple(max(p, r - n - p) for n, p, r in zip(a.input.shape[-2:], a.padding, reach))
 
 
-def _padded_shape(shape, k, s, p, d, out):
-    after = _pad_after(shape, k, s, p, d, out)
-    return (shape[-2] + p[0] + after[0], shape[-1] + p[1] + after[1])
+def _padded_shape(a: PoolArgs) -> tuple[int, int]:
+    after = _pad_after(a)
+    return tuple(n + p + q for n, p, q in zip(a.input.shape[-2:], a.padding, after))
 
 
-def _padded(x, k, s, p, d, out, value):
-    """``x`` padded with ``value``: ``p`` before each axis, :func:`_pad_after` after it."""
-    after = _pad_after(x.shape, k, s, p, d, out)
-    widths = ((0, 0), (0, 0), (p[0], after[0]), (p[1], after[1]))
-    return np.pad(x, widths, constant_values=value)
+def _padded(a: PoolArgs, value: float) -> np.ndarray:
+    """The input padded with ``value``: ``p`` before each axis, :func:`_pad_after` after it."""
+    (ph, pw), (qh, qw) = a.padding, _pad_after(a)
+    return np.pad(a.input, ((0, 0), (0, 0), (ph, qh), (pw, qw)), constant_values=value)
 
 
-def _windows(xp, k, s, d, out):
-    """Strided view of every window: shape (N, C, H_out, W_out, k_h, k_w), no copy.
-
-    ``windows[n, c, i, j, u, v] == xp[n, c, i*s_h + u*d_h, j*s_w + v*d_w]``.
-    """
-    span = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
-    w = sliding_window_view(xp, span, axis=(-2, -1))
-    return w[:, :, ::s[0], ::s[1], ::d[0], ::d[1]][:, :, : out[0], : out[1]]
+def _windows(a: PoolArgs, value: float) -> np.ndarray:
+    """Every window of the padded input, (N, C, k_h, k_w, H_out, W_out) (:func:`cnnbook.windows.sliding_windows`)."""
+    return sliding_windows(_padded(a, value), a.kernel_size, a.stride, a.dilation, a.out_size)
 
 
-def _offset_slice(u, v, k, s, d, out):
+def _offset_slice(u: int, v: int, a: PoolArgs) -> tuple:
     """Index of the padded-input cells that offset (u, v) of every window touches (shape H_out, W_out)."""
-    r0, c0 = u * d[0], v * d[1]
-    return (Ellipsis,
-            slice(r0, r0 + (out[0] - 1) * s[0] + 1, s[0]),
-            slice(c0, c0 + (out[1] - 1) * s[1] + 1, s[1]))
+    (sh, sw), (dh, dw), (ho, wo) = a.stride, a.dilation, a.out_size
+    r0, c0 = u * dh, v * dw
+    return (Ellipsis, slice(r0, r0 + (ho - 1) * sh + 1, sh), slice(c0, c0 + (wo - 1) * sw + 1, sw))
 
 
-def _check_grad(grad_output, x, unbatched, out):
-    """``grad_output`` as (N, C, H_out, W_out) in the common dtype of it and ``x``."""
-    g = as_float_array(grad_output, "grad_output", ndim=(3, 4))
-    want = x.shape[:2] + out
-    want = want[1:] if unbatched else want
-    if g.shape != want:
-        raise ValueError(f"grad_output must have the pooling output shape {want}, got {g.shape}")
-    dtype = common_dtype(x, g)
-    return (g[None] if unbatched else g).astype(dtype, copy=False), dtype
+def _crop(gp: np.ndarray, a: PoolArgs) -> np.ndarray:
+    """The input's cells of a gradient on the padded input, in the caller's layout."""
+    (ph, pw), (h, w) = a.padding, a.input.shape[-2:]
+    return a.finish(np.ascontiguousarray(gp[..., ph: ph + h, pw: pw + w]))
 
 
 # --------------------------------------------------------------------------------------------------
 # max pooling
 # --------------------------------------------------------------------------------------------------
-def _max_argmax(x, k, s, p, d, out):
+def _max_argmax(a: PoolArgs) -> tuple[np.ndarray, np.ndarray]:
     """Window maxima and the offset ``u*k_w + v`` of the arg-max inside each window.
 
     Scanning the offsets in row-major order with a strict ``>`` keeps the *first* maximum of a
@@ -111,27 +79,29 @@ def _max_argmax(x, k, s, p, d, out):
     Padding cells never win: they are -inf and, in addition, masked out, so a window of real -inf
     values points at its first real cell like torch.
     """
-    xp = _padded(x, k, s, p, d, out, -np.inf)
-    win = _windows(xp, k, s, d, out)
+    x, (kh, kw), (sh, sw), (ph, pw), (dh, dw), out = (a.input, a.kernel_size, a.stride, a.padding,
+                                                      a.dilation, a.out_size)
+    win = _windows(a, -np.inf)
     H, W = x.shape[-2:]
-    rows = np.arange(out[0])[:, None] * s[0] - p[0]  # first input row of each window
-    cols = np.arange(out[1])[None, :] * s[1] - p[1]
+    rows = np.arange(out[0])[:, None] * sh - ph  # first input row of each window
+    cols = np.arange(out[1])[None, :] * sw - pw
     best = np.full(x.shape[:2] + out, -np.inf, dtype=x.dtype)
     arg = np.full(x.shape[:2] + out, -1, dtype=np.int64)
-    for u in range(k[0]):
-        r = rows + u * d[0]
-        for v in range(k[1]):
-            c = cols + v * d[1]
+    for u in range(kh):
+        r = rows + u * dh
+        for v in range(kw):
+            c = cols + v * dw
             inside = (r >= 0) & (r < H) & (c >= 0) & (c < W)  # (H_out, W_out)
-            val = win[..., u, v]
+            val = win[:, :, u, v]
             take = inside & ((val > best) | np.isnan(val) | (arg < 0))
             best = np.where(take, val, best)
-            arg = np.where(take, u * k[1] + v, arg)
+            arg = np.where(take, u * kw + v, arg)
     return best, arg
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """2-D max pooling, like ``torch.nn.functional.max_pool2d``.
 
     .. math:: Y[n,c,i,j] = \\max_{u,v} X[n,c,\\; i s_h + u d_h - p_h,\\; j s_w + v d_w - p_w]
@@ -160,37 +130,37 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         Flat position ``h*W + w`` of each maximum inside its (H, W) input plane, as torch returns them.
         Ties go to the first maximum in row-major scan order of the window.
     """
-    x, unbatched, k, s, p, d, out = _parse(input, kernel_size, stride, padding, dilation, ceil_mode)
-    best, arg = _max_argmax(x, k, s, p, d, out)
-    y = best[0] if unbatched else best
+    a = pool_args(input, kernel_size, stride, padding, dilation, ceil_mode)
+    best, arg = _max_argmax(a)
     if not return_indices:
-        return y
-    idx = _flat_indices(arg, x.shape[-1], k, s, p, d, out)
-    return y, (idx[0] if unbatched else idx)
+        return a.finish(best)
+    return a.finish(best), a.finish(_flat_indices(arg, a))
 
 
-def _flat_indices(arg, W, k, s, p, d, out):
+def _flat_indices(arg: np.ndarray, a: PoolArgs) -> np.ndarray:
     """Turn window offsets ``u*k_w + v`` into flat input-plane positions ``h*W + w``.
 
     A window made only of padding cells (possible with dilation, e.g. k=2, d=2, p=1 on a 1-pixel
     axis) has no arg-max (``arg == -1``); its value is -inf and, like torch, its index is that of the
     window's first tap at a non-negative row and column, even though it lies outside the input.
     """
-    u, v = np.divmod(arg, k[1])
-    h0 = np.arange(out[0])[:, None] * s[0] - p[0]
-    w0 = np.arange(out[1])[None, :] * s[1] - p[1]
-    h = np.where(arg >= 0, h0 + u * d[0], _first_nonnegative(h0, d[0]))
-    w = np.where(arg >= 0, w0 + v * d[1], _first_nonnegative(w0, d[1]))
-    return (h * W + w).astype(np.int64)
+    (_, kw), (sh, sw), (ph, pw), (dh, dw), out = a.kernel_size, a.stride, a.padding, a.dilation, a.out_size
+    u, v = np.divmod(arg, kw)
+    h0 = np.arange(out[0])[:, None] * sh - ph
+    w0 = np.arange(out[1])[None, :] * sw - pw
+    h = np.where(arg >= 0, h0 + u * dh, _first_nonnegative(h0, dh))
+    w = np.where(arg >= 0, w0 + v * dw, _first_nonnegative(w0, dw))
+    return (h * a.input.shape[-1] + w).astype(np.int64)
 
 
-def _first_nonnegative(start, d):
+def _first_nonnegative(start: np.ndarray, d: int) -> np.ndarray:
     """``start + m*d`` for the smallest m >= 0 making it >= 0 (torch's ``while (h < 0) h += d``)."""
     return np.where(start < 0, start + (-start + d - 1) // d * d, start)
 
 
-def max_pool2d_backward(grad_output, input, kernel_size, stride=None, padding=0, dilation=1,
-                        ceil_mode=False):
+def max_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: IntOrTuple,
+                        stride: IntOrTuple | None = None, padding: IntOrTuple = 0, dilation: IntOrTuple = 1,
+                        ceil_mode: bool = False) -> np.ndarray:
     """Gradient of :func:`max_pool2d` with respect to its input.
 
     .. math:: \\frac{\\partial L}{\\partial X}[n,c,h,w] = \\sum_{(i,j):\\ \\mathrm{argmax}(i,j) = (h,w)} G[n,c,i,j]
@@ -213,23 +183,21 @@ def max_pool2d_backward(grad_output, input, kernel_size, stride=None, padding=0,
     -------
     grad_input : ndarray, shape of ``input``
     """
-    x, unbatched, k, s, p, d, out = _parse(input, kernel_size, stride, padding, dilation, ceil_mode)
-    g, dtype = _check_grad(grad_output, x, unbatched, out)
-    _, arg = _max_argmax(x, k, s, p, d, out)
-    gp = np.zeros(x.shape[:2] + _padded_shape(x.shape, k, s, p, d, out), dtype=dtype)
-    for u in range(k[0]):
-        for v in range(k[1]):
+    a = pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, grad_output=grad_output)
+    _, arg = _max_argmax(a)
+    (kh, kw), g = a.kernel_size, a.grad_output
+    gp = np.zeros(a.input.shape[:2] + _padded_shape(a), dtype=a.dtype)
+    for u in range(kh):
+        for v in range(kw):
             # within one offset the windows touch distinct cells, so += on the strided slice is safe
-            gp[_offset_slice(u, v, k, s, d, out)] += np.where(arg == u * k[1] + v, g, 0)
-    gi = gp[..., p[0]: p[0] + x.shape[-2], p[1]: p[1] + x.shape[-1]]
-    gi = np.ascontiguousarray(gi)
-    return gi[0] if unbatched else gi
+            gp[_offset_slice(u, v, a)] += np.where(arg == u * kw + v, g, 0)
+    return _crop(gp, a)
 
 
 # --------------------------------------------------------------------------------------------------
 # average pooling
 # --------------------------------------------------------------------------------------------------
-def _avg_counts(size, k, s, p, out, count_include_pad):
+def _avg_counts(size: int, k: int, s: int, p: int, out: int, count_include_pad: bool) -> np.ndarray:
     """Divisor per output position along one axis, torch's rule.
 
     A window starts at ``start = i*s - p`` and is clipped to ``end = min(start + k, size + p)``
@@ -244,13 +212,14 @@ def _avg_counts(size, k, s, p, out, count_include_pad):
     return np.minimum(end, size) - np.maximum(start, 0)
 
 
-def _avg_divisor(x_shape, k, s, p, out, count_include_pad):
-    dh = _avg_counts(x_shape[-2], k[0], s[0], p[0], out[0], count_include_pad)
-    dw = _avg_counts(x_shape[-1], k[1], s[1], p[1], out[1], count_include_pad)
-    return np.maximum(dh[:, None] * dw[None, :], 1)  # (H_out, W_out); >= 1 guards empty windows
+def _avg_divisor(a: PoolArgs, count_include_pad: bool) -> np.ndarray:
+    rows, cols = (_avg_counts(n, k, s, p, o, count_include_pad)
+                  for n, k, s, p, o in zip(a.input.shape[-2:], a.kernel_size, a.stride, a.padding, a.out_size))
+    return np.maximum(rows[:, None] * cols[None, :], 1)  # (H_out, W_out); >= 1 guards empty windows
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+               padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> np.ndarray:
     """2-D average pooling, like ``torch.nn.functional.avg_pool2d``.
 
     .. math:: Y[n,c,i,j] = \\frac{1}{D[i,j]} \\sum_{u<k_h}\\sum_{v<k_w} X[n,c,\\; i s_h + u - p_h,\\; j s_w + v - p_w]
@@ -272,16 +241,15 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     output : ndarray, shape (N, C, H_out, W_out) (or (C, H_out, W_out))
         ``H_out = floor((H + 2p - k)/s) + 1`` (ceil in ``ceil_mode``).
     """
-    x, unbatched, k, s, p, d, out = _parse(input, kernel_size, stride, padding, 1, ceil_mode)
-    _check_bool(count_include_pad, "count_include_pad")
-    xp = _padded(x, k, s, p, d, out, 0.0)
-    total = _windows(xp, k, s, d, out).sum(axis=(-2, -1))
-    y = (total / _avg_divisor(x.shape, k, s, p, out, count_include_pad)).astype(x.dtype, copy=False)
-    return y[0] if unbatched else y
+    a = pool_args(input, kernel_size, stride, padding, 1, ceil_mode)
+    count_include_pad = check_bool(count_include_pad, "count_include_pad")
+    total = _windows(a, 0.0).sum(axis=(2, 3))
+    return a.finish((total / _avg_divisor(a, count_include_pad)).astype(a.dtype, copy=False))
 
 
-def avg_pool2d_backward(grad_output, input, kernel_size, stride=None, padding=0, ceil_mode=False,
-                        count_include_pad=True):
+def avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: IntOrTuple,
+                        stride: IntOrTuple | None = None, padding: IntOrTuple = 0, ceil_mode: bool = False,
+                        count_include_pad: bool = True) -> np.ndarray:
     """Gradient of :func:`avg_pool2d` with respect to its input.
 
     .. math:: \\frac{\\partial L}{\\partial X}[n,c,h,w] = \\sum_{(i,j):\\ (h,w) \\in \\text{window}(i,j)} \\frac{G[n,c,i,j]}{D[i,j]}
@@ -299,18 +267,11 @@ def avg_pool2d_backward(grad_output, input, kernel_size, stride=None, padding=0,
     -------
     grad_input : ndarray, shape of ``input``
     """
-    x, unbatched, k, s, p, d, out = _parse(input, kernel_size, stride, padding, 1, ceil_mode)
-    _check_bool(count_include_pad, "count_include_pad")
-    g, dtype = _check_grad(grad_output, x, unbatched, out)
-    share = (g / _avg_divisor(x.shape, k, s, p, out, count_include_pad)).astype(dtype, copy=False)
-    gp = np.zeros(x.shape[:2] + _padded_shape(x.shape, k, s, p, d, out), dtype=dtype)
-    for u in range(k[0]):
-        for v in range(k[1]):
-            gp[_offset_slice(u, v, k, s, d, out)] += share
-    gi = np.ascontiguousarray(gp[..., p[0]: p[0] + x.shape[-2], p[1]: p[1] + x.shape[-1]])
-    return gi[0] if unbatched else gi
-
-
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {value!r}")
+    a = pool_args(input, kernel_size, stride, padding, 1, ceil_mode, grad_output=grad_output)
+    count_include_pad = check_bool(count_include_pad, "count_include_pad")
+    share = (a.grad_output / _avg_divisor(a, count_include_pad)).astype(a.dtype, copy=False)
+    gp = np.zeros(a.input.shape[:2] + _padded_shape(a), dtype=a.dtype)
+    for u in range(a.kernel_size[0]):
+        for v in range(a.kernel_size[1]):
+            gp[_offset_slice(u, v, a)] += share
+    return _crop(gp, a)

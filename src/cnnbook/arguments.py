@@ -1,0 +1,544 @@
+"""Argument checking, and the argument records shared by :mod:`cnnbook.functional` and
+:mod:`cnnbook.reference`.
+
+Each check raises a ``TypeError`` (wrong kind of value) or a ``ValueError`` (right kind, violated
+constraint) whose message names the argument and the constraint, e.g.
+``ValueError: stride must be >= 1 in every dimension, got (0, 1)``.
+
+An operation and its loop version start the same way: one call here checks and normalises their
+arguments into a frozen record with named fields, so both accept exactly the same inputs and see them
+in the same form.
+
+* :class:`ConvArgs` (:func:`conv_args`, :func:`conv_transpose_args`): conv1d, conv2d, conv_transpose2d;
+* :class:`PoolArgs` (:func:`pool_args`): max_pool2d, avg_pool2d;
+* :class:`LinearArgs` (:func:`linear_args`), :class:`ActivationArgs` (:func:`activation_args`),
+  :class:`CrossEntropyArgs` (:func:`cross_entropy_args`);
+* :class:`UnfoldArgs` (:func:`unfold_args`): the window arguments of im2col and col2im.
+
+A record built with ``grad_output`` (the backward functions) checks that it has the forward output's
+shape. Every array of a record is already converted to the record's ``dtype``: float64 if any array
+is float64, else float32. Sizes come from :mod:`cnnbook.shapes`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Integral
+from typing import Sequence, Union
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import shapes
+
+__all__ = [
+    "FLOAT_TYPES", "IntOrTuple", "Padding",
+    "as_float_array", "common_dtype", "int_tuple", "check_at_least", "positive_tuple", "nonnegative_tuple",
+    "check_bool", "check_groups", "check_dim", "check_grad_output", "conv_padding", "padding_sides",
+    "ConvArgs", "conv_args", "conv_transpose_args",
+    "PoolArgs", "pool_args",
+    "LinearArgs", "linear_args",
+    "ActivationArgs", "activation_args",
+    "CrossEntropyArgs", "cross_entropy_args",
+    "UnfoldArgs", "unfold_args",
+]
+
+FLOAT_TYPES = (np.float32, np.float64)
+
+#: An int (every axis) or one int per axis.
+IntOrTuple = Union[int, Sequence[int]]
+#: A convolution's padding: an int, one int per axis, ``'valid'`` or ``'same'``.
+Padding = Union[int, Sequence[int], str]
+
+
+# --------------------------------------------------------------------------------------------------
+# single checks
+# --------------------------------------------------------------------------------------------------
+def as_float_array(x: ArrayLike, name: str, ndim: int | Sequence[int] | None = None,
+                   layout: str = "") -> np.ndarray:
+    """Return ``x`` as a float32/float64 NumPy array, checking it is numeric and has ``ndim`` dimensions.
+
+    Integer arrays are converted to float64 (so the worked examples can be written with integers);
+    float16 becomes float32. Booleans, complex numbers, strings and objects raise ``TypeError``.
+    ``layout`` (e.g. ``"(N, C, H, W)"``) is quoted in the dimension error.
+    """
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}")
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be a numeric array: {exc}") from None
+    kind = arr.dtype.kind
+    if kind in "iu":
+        arr = arr.astype(np.float64)
+    elif kind == "f":
+        if arr.dtype not in FLOAT_TYPES:
+            arr = arr.astype(np.float32 if arr.dtype.itemsize < 4 else np.float64)
+    else:
+        raise TypeError(
+            f"{name} must be a real numeric array (float32 or float64), got dtype {arr.dtype}"
+        )
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, Integral) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(f"{d}-D" for d in allowed)
+            where = f" {layout}" if layout else ""
+            raise ValueError(
+                f"{name} must be {want}{where}, got a {arr.ndim}-D array of shape {arr.shape}"
+            )
+    return arr
+
+
+def common_dtype(*arrays: np.ndarray | None) -> np.dtype:
+    """The float dtype results are computed in: float64 if any argument is float64, else float32."""
+    return np.result_type(*[a.dtype for a in arrays if a is not None], np.float32)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def int_tuple(value: IntOrTuple, name: str, n: int) -> tuple[int, ...]:
+    """Expand an int-or-tuple argument (torch's ``_pair``/``_single``) to a tuple of ``n`` ints."""
+    if _is_int(value):
+        return (int(value),) * n
+    if isinstance(value, (tuple, list)) and len(value) == n and all(_is_int(v) for v in value):
+        return tuple(int(v) for v in value)
+    raise TypeError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
+
+
+def check_at_least(values: tuple[int, ...], name: str, minimum: int) -> tuple[int, ...]:
+    """Raise ``ValueError`` unless every entry of ``values`` is >= ``minimum``."""
+    if any(v < minimum for v in values):
+        shown = values[0] if len(set(values)) == 1 else values
+        raise ValueError(f"{name} must be >= {minimum} in every dimension, got {shown}")
+    return values
+
+
+def positive_tuple(value: IntOrTuple, name: str, n: int) -> tuple[int, ...]:
+    """An int-or-tuple argument that must be >= 1 (stride, dilation, kernel_size)."""
+    return check_at_least(int_tuple(value, name, n), name, 1)
+
+
+def nonnegative_tuple(value: IntOrTuple, name: str, n: int) -> tuple[int, ...]:
+    """An int-or-tuple argument that must be >= 0 (padding, output_padding)."""
+    return check_at_least(int_tuple(value, name, n), name, 0)
+
+
+def check_bool(value: object, name: str) -> bool:
+    """``value`` must be a bool (``ceil_mode``, ``count_include_pad``, ...)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def check_groups(groups: int, in_channels: int, out_channels: int) -> int:
+    """``groups`` must be a positive int dividing both channel counts."""
+    if not _is_int(groups):
+        raise TypeError(f"groups must be an int, got {groups!r}")
+    groups = int(groups)
+    if groups < 1:
+        raise ValueError(f"groups must be >= 1, got {groups}")
+    if in_channels % groups:
+        raise ValueError(f"groups={groups} must divide the input channels ({in_channels})")
+    if out_channels % groups:
+        raise ValueError(f"groups={groups} must divide the output channels ({out_channels})")
+    return groups
+
+
+def check_dim(dim: int, ndim: int) -> int | None:
+    """The axis ``dim`` (may be negative) of an ``ndim``-D array as a non-negative int; None for a 0-D one."""
+    if not _is_int(dim):
+        raise TypeError(f"dim must be an int, got {dim!r}")
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise ValueError(f"dim must be in [{-n}, {n - 1}] for a {ndim}-D input, got {dim}")
+    return int(dim) % n if ndim else None
+
+
+def check_grad_output(grad_output: ArrayLike, shape: tuple[int, ...], of: str) -> np.ndarray:
+    """``grad_output`` as a float array that must have ``shape``, the shape of the forward ``of``."""
+    g = as_float_array(grad_output, "grad_output")
+    if g.shape != tuple(shape):
+        raise ValueError(f"grad_output must have the shape of the {of} {tuple(shape)}, got {g.shape}")
+    return g
+
+
+def conv_padding(padding: Padding, stride: tuple[int, ...], n: int) -> str | tuple[int, ...]:
+    """A convolution's ``padding``: ``'valid'``, ``'same'`` (stride 1 only, torch's rule) or ``n`` ints >= 0."""
+    if isinstance(padding, str):
+        if padding not in ("valid", "same"):
+            raise ValueError(f"padding must be 'valid', 'same', an int or a tuple of ints, got {padding!r}")
+        if padding == "same" and any(s != 1 for s in stride):
+            raise ValueError(f"padding='same' is not supported for strided convolutions (stride={stride})")
+        return padding
+    return nonnegative_tuple(padding, "padding", n)
+
+
+def padding_sides(padding: int | Sequence[int], name: str = "padding") -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)`` from an int, a pair ``(p_h, p_w)`` or a 4-tuple, all >= 0."""
+    if isinstance(padding, (tuple, list)) and len(padding) == 4:
+        return nonnegative_tuple(tuple(padding), name, 4)
+    ph, pw = nonnegative_tuple(padding, name, 2)
+    return ph, ph, pw, pw
+
+
+def _dtype_of(*arrays: np.ndarray | None) -> tuple[np.dtype, list[np.ndarray | None]]:
+    """The common dtype of ``arrays`` and the arrays converted to it (None stays None)."""
+    dtype = common_dtype(*arrays)
+    return dtype, [None if a is None else a.astype(dtype, copy=False) for a in arrays]
+
+
+# --------------------------------------------------------------------------------------------------
+# convolutions
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class ConvArgs:
+    """The checked arguments of a convolution or a transposed convolution, in 2-D terms.
+
+    A 1-D problem is a 2-D one of height 1 and an unbatched input gets a batch axis of 1
+    (:meth:`finish` and :meth:`finish_weight` undo both).
+
+    Attributes
+    ----------
+    input : ndarray (N, C_in, H, W)
+    weight : ndarray (C_out, C_in / groups, k_h, k_w); transposed: (C_in, C_out / groups, k_h, k_w)
+    bias : ndarray (C_out,) or None
+    grad_output : ndarray (N, C_out, H_out, W_out) or None (the backward functions' ``G = dL/dY``)
+    stride, dilation : (int, int)
+    padding : (top, bottom, left, right), ``'same'`` and ``'valid'`` resolved
+    output_padding : (int, int)
+        Transposed: the argument. Convolution: the rows/columns of the padded input after the last
+        window (:func:`cnnbook.shapes.conv_leftover`), i.e. the ``output_padding`` of the transposed
+        convolution that maps the output size back to the input size.
+    groups, out_channels : int
+    out_size : (H_out, W_out)
+    ndim : 1 or 2, the spatial dimensions of the caller's arrays
+    unbatched : bool
+    transposed : bool
+    dtype : float32 or float64, the dtype of every array above
+    """
+
+    input: np.ndarray
+    weight: np.ndarray
+    bias: np.ndarray | None
+    grad_output: np.ndarray | None
+    stride: tuple[int, int]
+    padding: tuple[int, int, int, int]
+    dilation: tuple[int, int]
+    output_padding: tuple[int, int]
+    groups: int
+    out_channels: int
+    out_size: tuple[int, int]
+    ndim: int
+    unbatched: bool
+    transposed: bool
+    dtype: np.dtype
+
+    @property
+    def axis_padding(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """``padding`` as ``((top, bottom), (left, right))``, the form :mod:`cnnbook.shapes` takes."""
+        top, bottom, left, right = self.padding
+        return (top, bottom), (left, right)
+
+    def finish(self, y: np.ndarray) -> np.ndarray:
+        """An (N, C, H, W) result in the caller's layout: drop the height of 1-D, the batch of unbatched."""
+        if self.ndim == 1:
+            y = y[:, :, 0, :]
+        return y[0] if self.unbatched else y
+
+    def finish_weight(self, grad_weight: np.ndarray) -> np.ndarray:
+        """A weight gradient in the weight's layout (drop the height axis of a 1-D problem)."""
+        return grad_weight[:, :, 0, :] if self.ndim == 1 else grad_weight
+
+
+def _lift(values: tuple[int, ...], ndim: int, fill: int) -> tuple[int, int]:
+    """A 1-D tuple ``(l,)`` becomes the 2-D ``(fill, l)``; 2-D tuples are unchanged."""
+    return values if ndim == 2 else (fill, values[0])
+
+
+def _conv_arrays(ndim: int, input: ArrayLike, weight: ArrayLike, transposed: bool):
+    """input and weight as 4-D arrays (height 1 for 1-D, batch 1 if unbatched), and whether unbatched."""
+    spatial = "(N, C, L) or (C, L)" if ndim == 1 else "(N, C, H, W) or (C, H, W)"
+    x = as_float_array(input, "input", ndim=(ndim + 1, ndim + 2), layout=spatial)
+    channels = "(C_in, C_out/groups, " if transposed else "(C_out, C_in/groups, "
+    w = as_float_array(weight, "weight", ndim=ndim + 2, layout=channels + ("k)" if ndim == 1 else "k_h, k_w)"))
+    unbatched = x.ndim == ndim + 1
+    if unbatched:
+        x = x[None]
+    if ndim == 1:
+        x, w = x[:, :, None, :], w[:, :, None, :]
+    if min(w.shape[2:]) < 1:
+        raise ValueError(f"weight must have a non-empty kernel, got weight of shape {w.shape}")
+    return x, w, unbatched
+
+
+def _conv_bias(bias: ArrayLike | None, out_channels: int) -> np.ndarray | None:
+    if bias is None:
+        return None
+    b = as_float_array(bias, "bias", ndim=1, layout="(C_out,)")
+    if b.shape[0] != out_channels:
+        raise ValueError(f"bias must have length C_out = {out_channels}, got shape {b.shape}")
+    return b
+
+
+def _conv_record(ndim, x, w, bias, grad_output, unbatched, transposed, **fields) -> ConvArgs:
+    """Check ``grad_output`` against the output shape and build the record in the common dtype."""
+    want = (x.shape[0], fields["out_channels"], *fields["out_size"])
+    g = None
+    if grad_output is not None:
+        shown = want[1:] if unbatched else want
+        if ndim == 1:
+            shown = shown[:-2] + shown[-1:]
+        g = check_grad_output(grad_output, shown, "output").reshape(want)
+    dtype, (x, w, bias, g) = _dtype_of(x, w, bias, g)
+    return ConvArgs(input=x, weight=w, bias=bias, grad_output=g, ndim=ndim, unbatched=unbatched,
+                    transposed=transposed, dtype=dtype, **fields)
+
+
+def _size_context(x_shape, w_shape) -> str:
+    return f"; input of shape {x_shape}, weight of shape {w_shape}"
+
+
+def conv_args(ndim: int, input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
+              stride: IntOrTuple = 1, padding: Padding = 0, dilation: IntOrTuple = 1, groups: int = 1,
+              *, grad_output: ArrayLike | None = None) -> ConvArgs:
+    """Check the arguments of ``conv1d`` (``ndim=1``) or ``conv2d`` (``ndim=2``), torch's rules.
+
+    ``weight`` is (C_out, C_in / groups, k_h, k_w) (``(..., k)`` in 1-D); the output size per axis is
+    :func:`cnnbook.shapes.conv_output_size`.
+    """
+    x, w, unbatched = _conv_arrays(ndim, input, weight, transposed=False)
+    original = (np.shape(input), np.shape(weight))
+    s = positive_tuple(stride, "stride", ndim)
+    d = positive_tuple(dilation, "dilation", ndim)
+    c_in, c_out, kernel = x.shape[1], w.shape[0], w.shape[2:]
+    groups = check_groups(groups, c_in, c_out)
+    if c_in != w.shape[1] * groups:
+        raise ValueError(
+            f"channel mismatch: input has {c_in} channels but weight.shape[1] * groups = "
+            f"{w.shape[1]} * {groups} = {w.shape[1] * groups}"
+        )
+    spec = conv_padding(padding, s, ndim)
+    s, d = _lift(s, ndim, 1), _lift(d, ndim, 1)
+    if spec == "same":
+        pads = shapes.same_padding(kernel, d)
+    else:
+        p = (0,) * ndim if spec == "valid" else spec
+        pads = tuple((q, q) for q in _lift(p, ndim, 0))
+    try:
+        out = shapes.conv_output_size(x.shape[2:], kernel, s, pads, d)
+        leftover = shapes.conv_leftover(x.shape[2:], kernel, s, pads, d)
+    except ValueError as error:
+        raise ValueError(f"{error}{_size_context(*original)}") from None
+    return _conv_record(ndim, x, w, _conv_bias(bias, c_out), grad_output, unbatched, False,
+                        stride=s, padding=(*pads[0], *pads[1]), dilation=d, output_padding=leftover,
+                        groups=groups, out_channels=c_out, out_size=out)
+
+
+def conv_transpose_args(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
+                        stride: IntOrTuple = 1, padding: IntOrTuple = 0, output_padding: IntOrTuple = 0,
+                        groups: int = 1, dilation: IntOrTuple = 1, *,
+                        grad_output: ArrayLike | None = None) -> ConvArgs:
+    """Check the arguments of ``conv_transpose2d``, torch's rules.
+
+    ``weight`` is (C_in, C_out / groups, k_h, k_w); the output size per axis is
+    :func:`cnnbook.shapes.conv_transpose_output_size`.
+    """
+    x, w, unbatched = _conv_arrays(2, input, weight, transposed=True)
+    s = positive_tuple(stride, "stride", 2)
+    d = positive_tuple(dilation, "dilation", 2)
+    c_in = x.shape[1]
+    if isinstance(padding, str):
+        raise TypeError(f"padding of a transposed convolution must be an int or a tuple of ints, got {padding!r}")
+    if c_in != w.shape[0]:
+        raise ValueError(
+            f"channel mismatch: input has {c_in} channels but weight.shape[0] = {w.shape[0]} "
+            f"(weight is (C_in, C_out/groups, ...))"
+        )
+    groups = check_groups(groups, c_in, c_in)
+    ph, pw = nonnegative_tuple(padding, "padding", 2)
+    op = nonnegative_tuple(output_padding, "output_padding", 2)
+    try:
+        out = shapes.conv_transpose_output_size(x.shape[2:], w.shape[2:], s, (ph, pw), op, d)
+    except ValueError as error:
+        raise ValueError(f"{error}{_size_context(np.shape(input), np.shape(weight))}") from None
+    c_out = w.shape[1] * groups
+    return _conv_record(2, x, w, _conv_bias(bias, c_out), grad_output, unbatched, True,
+                        stride=s, padding=(ph, ph, pw, pw), dilation=d, output_padding=op,
+                        groups=groups, out_channels=c_out, out_size=out)
+
+
+# --------------------------------------------------------------------------------------------------
+# pooling
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class PoolArgs:
+    """The checked arguments of max/avg pooling (torch's rules), per axis (height, width).
+
+    Attributes
+    ----------
+    input : ndarray (N, C, H, W) (an unbatched input gets a batch axis of 1; :meth:`finish` drops it)
+    grad_output : ndarray (N, C, H_out, W_out) or None (the backward functions' ``G``)
+    kernel_size, stride, padding, dilation : (int, int); ``stride=None`` is ``kernel_size``
+    ceil_mode : bool
+    out_size : (H_out, W_out), :func:`cnnbook.shapes.pool_output_size`
+    unbatched : bool
+    dtype : the dtype of ``input`` and ``grad_output``
+    """
+
+    input: np.ndarray
+    grad_output: np.ndarray | None
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    ceil_mode: bool
+    out_size: tuple[int, int]
+    unbatched: bool
+    dtype: np.dtype
+
+    def finish(self, y: np.ndarray) -> np.ndarray:
+        """An (N, C, ...) result in the caller's layout (no batch axis for an unbatched input)."""
+        return y[0] if self.unbatched else y
+
+
+def pool_args(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+              padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False, *,
+              grad_output: ArrayLike | None = None) -> PoolArgs:
+    """Check the arguments of ``max_pool2d`` / ``avg_pool2d`` (average pooling passes ``dilation=1``)."""
+    x = as_float_array(input, "input", ndim=(3, 4), layout="(N, C, H, W) or (C, H, W)")
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x[None]
+    k = positive_tuple(kernel_size, "kernel_size", 2)
+    no_stride = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+    s = k if no_stride else positive_tuple(stride, "stride", 2)
+    p = nonnegative_tuple(padding, "padding", 2)
+    d = positive_tuple(dilation, "dilation", 2)
+    ceil_mode = check_bool(ceil_mode, "ceil_mode")
+    try:
+        out = shapes.pool_output_size(x.shape[-2:], k, s, p, d, ceil_mode)
+    except ValueError as error:
+        raise ValueError(f"{error} (input of spatial shape {x.shape[-2:]})") from None
+    g = None
+    if grad_output is not None:
+        want = x.shape[:2] + out
+        g = check_grad_output(grad_output, want[1:] if unbatched else want, "pooling output").reshape(want)
+    dtype, (x, g) = _dtype_of(x, g)
+    return PoolArgs(input=x, grad_output=g, kernel_size=k, stride=s, padding=p, dilation=d,
+                    ceil_mode=ceil_mode, out_size=out, unbatched=unbatched, dtype=dtype)
+
+
+# --------------------------------------------------------------------------------------------------
+# linear, activations, loss
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class LinearArgs:
+    """The checked arguments of ``linear``: ``input`` (*, in_features), ``weight`` (out_features,
+    in_features), ``bias`` (out_features,) or None, ``grad_output`` (*, out_features) or None, all in
+    ``dtype``."""
+
+    input: np.ndarray
+    weight: np.ndarray
+    bias: np.ndarray | None
+    grad_output: np.ndarray | None
+    dtype: np.dtype
+
+
+def linear_args(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *,
+                grad_output: ArrayLike | None = None) -> LinearArgs:
+    """Check the arguments of ``linear`` (and, with ``grad_output``, of ``linear_backward``)."""
+    x = as_float_array(input, "input")
+    w = as_float_array(weight, "weight", ndim=2, layout="(out_features, in_features)")
+    if x.ndim < 1:
+        raise ValueError("input must have at least 1 dimension (*, in_features), got a scalar")
+    if x.shape[-1] != w.shape[1]:
+        raise ValueError(
+            f"input's last dimension ({x.shape[-1]}) must equal weight's in_features ({w.shape[1]}); "
+            f"weight has shape (out_features, in_features) = {w.shape}"
+        )
+    b = None
+    if bias is not None:
+        b = as_float_array(bias, "bias", ndim=1, layout="(out_features,)")
+        if b.shape[0] != w.shape[0]:
+            raise ValueError(f"bias must have length out_features = {w.shape[0]}, got {b.shape[0]}")
+    g = None if grad_output is None else check_grad_output(grad_output, x.shape[:-1] + (w.shape[0],), "output")
+    dtype, (x, w, b, g) = _dtype_of(x, w, b, g)
+    return LinearArgs(input=x, weight=w, bias=b, grad_output=g, dtype=dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class ActivationArgs:
+    """The checked arguments of an activation's backward function: ``grad_output`` and ``input`` of
+    the same shape, both in ``dtype``."""
+
+    input: np.ndarray
+    grad_output: np.ndarray
+    dtype: np.dtype
+
+
+def activation_args(grad_output: ArrayLike, input: ArrayLike) -> ActivationArgs:
+    """Check the arguments of ``relu_backward``, ``sigmoid_backward``, ``log_softmax_backward``."""
+    x = as_float_array(input, "input")
+    g = check_grad_output(grad_output, x.shape, "input")
+    dtype, (x, g) = _dtype_of(x, g)
+    return ActivationArgs(input=x, grad_output=g, dtype=dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class CrossEntropyArgs:
+    """The checked arguments of ``cross_entropy``: logits ``input`` (N, K) and class indices
+    ``target`` (N,) in ``[0, K)`` (an ``intp`` array)."""
+
+    input: np.ndarray
+    target: np.ndarray
+
+
+def cross_entropy_args(input: ArrayLike, target: ArrayLike) -> CrossEntropyArgs:
+    """Check the arguments of ``cross_entropy`` and ``cross_entropy_backward``."""
+    x = as_float_array(input, "input", ndim=2, layout="(N, K) of logits")
+    t = np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(
+            f"target must be an integer array of class indices, got dtype {t.dtype} "
+            "(class probabilities are not supported)"
+        )
+    if t.shape != (x.shape[0],):
+        raise ValueError(
+            f"target must have shape (N,) = ({x.shape[0]},) to match input's batch size, got {t.shape}"
+        )
+    classes = x.shape[1]
+    if t.size and (t.min() < 0 or t.max() >= classes):
+        raise ValueError(f"target class indices must be in [0, {classes - 1}] (K = {classes} classes), "
+                         f"got values in [{t.min()}, {t.max()}]")
+    return CrossEntropyArgs(input=x, target=t.astype(np.intp))
+
+
+# --------------------------------------------------------------------------------------------------
+# im2col / col2im
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class UnfoldArgs:
+    """The window arguments of ``im2col`` / ``col2im`` (torch's ``unfold`` / ``fold``): ``kernel_size``,
+    ``stride``, ``dilation`` as (int, int) and ``padding`` as (top, bottom, left, right)."""
+
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int, int, int]
+    dilation: tuple[int, int]
+
+    def out_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        """The number of window positions (H_out, W_out) on an (H, W) image
+        (:func:`cnnbook.shapes.conv_output_size`)."""
+        top, bottom, left, right = self.padding
+        return shapes.conv_output_size(tuple(size), self.kernel_size, self.stride, ((top, bottom), (left, right)),
+                                       self.dilation)
+
+
+def unfold_args(kernel_size: IntOrTuple, stride: IntOrTuple = 1, padding: int | Sequence[int] = 0,
+                dilation: IntOrTuple = 1) -> UnfoldArgs:
+    """Check the window arguments of ``im2col`` / ``col2im``; ``padding`` may also be (top, bottom, left, right)."""
+    return UnfoldArgs(kernel_size=positive_tuple(kernel_size, "kernel_size", 2),
+                      stride=positive_tuple(stride, "stride", 2),
+                      padding=padding_sides(padding),
+                      dilation=positive_tuple(dilation, "dilation", 2))

@@ -1,0 +1,21 @@
+"""The ``torch.nn.functional`` mirror: NumPy arrays in and out, NCHW, torch's names and defaults.
+
+Every operation has a ``*_backward`` taking the upstream gradient first. One module per family:
+:mod:`~cnnbook.functional.conv` (convolutions), :mod:`~cnnbook.functional.pooling`,
+:mod:`~cnnbook.functional.linear`, :mod:`~cnnbook.functional.activation` (relu, sigmoid, log_softmax)
+and :mod:`~cnnbook.functional.loss` (cross-entropy). :mod:`cnnbook.reference` has the same modules with
+the same functions written as loops.
+"""
+from .activation import log_softmax, log_softmax_backward, relu, relu_backward, sigmoid, sigmoid_backward
+from .conv import conv1d, conv1d_backward, conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward
+from .linear import linear, linear_backward
+from .loss import cross_entropy, cross_entropy_backward
+from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
+
+__all__ = [
+    "conv1d", "conv1d_backward", "conv2d", "conv2d_backward", "conv_transpose2d", "conv_transpose2d_backward",
+    "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
+    "linear", "linear_backward",
+    "relu", "relu_backward", "sigmoid", "sigmoid_backward", "log_softmax", "log_softmax_backward",
+    "cross_entropy", "cross_entropy_backward",
+]

@@ -1,0 +1,86 @@
+"""Activations, forward and backward: relu, sigmoid and log_softmax, as ``torch.nn.functional``.
+
+Every backward function takes the upstream gradient ``G = dL/dY`` first and the forward *input* ``X``
+second.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..arguments import activation_args, as_float_array, check_dim
+
+__all__ = ["relu", "relu_backward", "sigmoid", "sigmoid_backward", "log_softmax", "log_softmax_backward"]
+
+
+# --------------------------------------------------------------------------------------------------
+# element-wise activations
+# --------------------------------------------------------------------------------------------------
+def relu(input: ArrayLike) -> np.ndarray:
+    """Rectified linear unit, like ``torch.nn.functional.relu``: ``Y = max(X, 0)`` element-wise."""
+    x = as_float_array(input, "input")
+    return np.maximum(x, np.zeros((), x.dtype))
+
+
+def relu_backward(grad_output: ArrayLike, input: ArrayLike) -> np.ndarray:
+    """Gradient of :func:`relu`: ``dL/dX = G * [X > 0]``.
+
+    The derivative at ``X == 0`` is taken as 0, as torch does.
+    """
+    a = activation_args(grad_output, input)
+    return np.where(a.input > 0, a.grad_output, 0).astype(a.dtype, copy=False)
+
+
+def sigmoid(input: ArrayLike) -> np.ndarray:
+    """Logistic sigmoid, like ``torch.sigmoid``: ``Y = 1 / (1 + exp(-X))`` element-wise.
+
+    Computed stably: with ``z = exp(-|X|)`` (never overflows), ``Y = 1/(1+z)`` for ``X >= 0`` and
+    ``Y = z/(1+z)`` for ``X < 0``.
+    """
+    x = as_float_array(input, "input")
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
+
+
+def sigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> np.ndarray:
+    """Gradient of :func:`sigmoid`: ``dL/dX = G * sigma(X) * (1 - sigma(X))``.
+
+    Note: takes the forward *input* ``X`` (like the other backward functions), not the output.
+    """
+    a = activation_args(grad_output, input)
+    s = sigmoid(a.input)
+    return (a.grad_output * s * (1 - s)).astype(a.dtype, copy=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# log-softmax
+# --------------------------------------------------------------------------------------------------
+def log_softmax(input: ArrayLike, dim: int = -1) -> np.ndarray:
+    """Logarithm of the softmax along ``dim``, like ``torch.nn.functional.log_softmax``.
+
+    .. math:: \\log\\operatorname{softmax}(x)_k = x_k - m - \\log \\sum_j e^{x_j - m},
+              \\qquad m = \\max_j x_j
+
+    Subtracting the maximum ``m`` keeps every exponent <= 0, so nothing overflows.
+    """
+    x = as_float_array(input, "input")
+    axis = check_dim(dim, x.ndim)
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)  # a row of -inf stays -inf/nan as in torch, no warnings
+    shifted = x - m
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def log_softmax_backward(grad_output: ArrayLike, input: ArrayLike, dim: int = -1) -> np.ndarray:
+    """Gradient of :func:`log_softmax` along ``dim``: ``(grad_input)``.
+
+    With ``Z = log_softmax(X)`` and ``p = softmax(X) = exp(Z)``, ``dZ_j/dX_k = [j = k] - p_k``, so
+
+    .. math:: \\frac{\\partial L}{\\partial X_k} = G_k - p_k \\sum_j G_j
+
+    for the upstream gradient ``G`` (sums along ``dim``). Shapes: ``grad_output`` and ``input`` alike.
+    """
+    a = activation_args(grad_output, input)
+    axis = check_dim(dim, a.input.ndim)
+    p = np.exp(log_softmax(a.input, dim=dim))
+    return (a.grad_output - p * np.sum(a.grad_output, axis=axis, keepdims=True)).astype(a.dtype, copy=False)

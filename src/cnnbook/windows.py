@@ -1,0 +1,42 @@
+"""The sliding windows of a convolution or a pooling layer, as a view of the (padded) input.
+
+One helper, one axis order, used by :func:`cnnbook.im2col`, the fast convolutions
+(:mod:`cnnbook.functional.conv`) and the fast pooling (:mod:`cnnbook.functional.pooling`):
+
+    windows[..., u, v, i, j] = X_pad[..., i s_h + u d_h, j s_w + v d_w]
+
+with the kernel offsets ``(u, v)`` before the output positions ``(i, j)``: the order of the rows
+``(c, u, v)`` and columns ``(i, j)`` of im2col, so that ``windows.reshape(N, C k_h k_w, H_out W_out)``
+is im2col's matrix.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from . import shapes
+
+__all__ = ["sliding_windows"]
+
+
+def sliding_windows(padded: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, int] = (1, 1),
+                    dilation: tuple[int, int] = (1, 1), out_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read-only view of the windows of an already padded ``(..., H_p, W_p)`` array, no copy.
+
+    Shape ``(..., k_h, k_w, H_out, W_out)`` with ``view[..., u, v, i, j] = padded[..., i s_h + u d_h,
+    j s_w + v d_w]``. ``out_size`` keeps the first ``(H_out, W_out)`` windows; by default every window
+    that fits, :func:`cnnbook.shapes.conv_output_size` of the padded size.
+    """
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
+    fits = shapes.conv_output_size(padded.shape[-2:], (kh, kw), (sh, sw), 0, (dh, dw))
+    ho, wo = fits if out_size is None else out_size
+    if ho > fits[0] or wo > fits[1]:
+        raise ValueError(f"out_size: {(ho, wo)} windows do not fit in the padded shape {padded.shape[-2:]}, "
+                         f"at most {fits}")
+    *lead, row, col = padded.strides
+    return as_strided(
+        padded,
+        shape=(*padded.shape[:-2], kh, kw, ho, wo),
+        strides=(*lead, row * dh, col * dw, row * sh, col * sw),
+        writeable=False,
+    )
