@@ -1,8 +1,9 @@
-"""Write the small photograph the book reads with OpenCV: ``data/photo_china.jpg``.
+"""Write the small photograph the book reads with OpenCV: ``src/cnnbook/data/files/photo_china.jpg``.
 
 The picture is scikit-learn's bundled sample image ``china.jpg`` (a temple, 427x640 RGB), shrunk to
-160x240 with area averaging and saved by OpenCV as a JPEG (quality 90, about 20 KB). Chapter 3 reads it
-back with ``cv2.imread``, which returns the channels in BGR order. Run from the repository root:
+160x240 with area averaging and saved by OpenCV as a JPEG (quality 90, about 14 KB). Chapter 3 reads it
+back with ``cnnbook.data.load_photo`` (OpenCV's decoder, as ``cv2.imread``: channels in BGR order).
+Run from the repository root:
 
     .venv/bin/python data/make_photo.py
 """
@@ -11,7 +12,7 @@ from pathlib import Path
 import cv2
 from sklearn.datasets import load_sample_image
 
-OUT = Path(__file__).resolve().parent / "photo_china.jpg"
+OUT = Path(__file__).resolve().parents[1] / "src" / "cnnbook" / "data" / "files" / "photo_china.jpg"
 
 
 def main() -> None:

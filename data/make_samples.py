@@ -1,4 +1,4 @@
-"""Write the small sample images of ``data/`` that are generated rather than stored by hand.
+"""Write the small sample images of ``src/cnnbook/data/files/`` that are generated rather than stored by hand.
 
 - ``digit18.png``: the 18x18 grey-scale digit of the study notes, from ``digit18.csv`` (the pixel
   values, 0 black .. 255 white, are data copied from the notes and kept in that CSV);
@@ -14,11 +14,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+FILES = Path(__file__).resolve().parents[1] / "src" / "cnnbook" / "data" / "files"
 
 
 def digit18() -> np.ndarray:
-    return np.loadtxt(HERE / "digit18.csv", delimiter=",", dtype=np.uint8)
+    return np.loadtxt(FILES / "digit18.csv", delimiter=",", dtype=np.uint8)
 
 
 def shapes(size: int = 96) -> np.ndarray:
@@ -33,7 +33,7 @@ def shapes(size: int = 96) -> np.ndarray:
 
 def main() -> None:
     for name, img in (("digit18.png", digit18()), ("shapes.png", shapes())):
-        out = HERE / name
+        out = FILES / name
         if not cv2.imwrite(str(out), img):
             raise RuntimeError(f"could not write {out}")
         print(f"wrote {out} {img.shape}")

@@ -1,11 +1,18 @@
-"""cnnbook.data: the digits set (shapes, split, normalisation) and the IDX reader on files written here."""
+"""cnnbook.data: the digits set (shapes, split, normalisation), the IDX reader on files written here, the
+shipped files and the sample images. (That a non-editable install finds the files: test_install.py.)"""
 import gzip
 import struct
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+from sklearn.datasets import load_digits, load_sample_image
 
-from cnnbook.data import load_digit18, load_digits28, read_idx
+from cnnbook.data import (FILES, load_digit18, load_digits28, load_photo, read_bytes, read_idx, read_image,
+                          sample_digit, sample_photo, small_grid)
+
+SHIPPED = Path(__file__).resolve().parents[1] / "src" / "cnnbook" / "data" / "files"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -90,7 +97,6 @@ def test_digits28_shapes_split_and_dtypes():
     assert y_train.shape == (1437,) and y_test.shape == (360,)
     assert set(np.unique(y_train)) == set(range(10)) == set(np.unique(y_test))
     # stratified: each class keeps its share of sklearn's counts (178..183 per class) within one image
-    from sklearn.datasets import load_digits
     total = np.bincount(load_digits().target)
     assert np.all(np.abs(np.bincount(y_test) - 0.2 * total) <= 1)
 
@@ -109,8 +115,6 @@ def test_digits28_normalisation_and_border():
 def test_digits28_matches_the_8x8_scans():
     # Shrinking the 20x20 centre back to 8x8 by area averaging recovers the original scan's layout:
     # the enlarged image is strongly correlated with the sklearn image it came from.
-    import cv2
-    from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
     digits = load_digits()
     _, originals, _, labels = train_test_split(digits.images, digits.target, test_size=0.2,
@@ -139,3 +143,74 @@ def test_digit18_of_the_notes():
     assert img.shape == (18, 18) and img.dtype == np.uint8
     assert img.max() == 255 and img[0].sum() == 0 and img[-1].sum() == 0
     assert img[1, :6].tolist() == [0, 0, 0, 1, 12, 0]     # the notes' second row starts 0,0,0,1,12,0
+
+
+# ----------------------------------------------------------------------------------------------
+# the shipped files and the sample images
+# ----------------------------------------------------------------------------------------------
+def test_files_lists_exactly_the_shipped_folder_and_reads_each_file():
+    assert sorted(FILES) == sorted(p.name for p in SHIPPED.iterdir())
+    for name in FILES:
+        assert read_bytes(name) == (SHIPPED / name).read_bytes()
+    with pytest.raises(ValueError, match="name must be one of"):
+        read_bytes("../pyproject.toml")
+    with pytest.raises(ValueError, match="'digit18.csv' is not an image OpenCV can decode"):
+        read_image("digit18.csv")
+
+
+def test_read_image_decodes_as_cv2_imread():
+    for name in ("photo_china.jpg", "digit18.png", "shapes.png"):
+        for flags in (cv2.IMREAD_COLOR, cv2.IMREAD_GRAYSCALE):
+            np.testing.assert_array_equal(read_image(name, flags), cv2.imread(str(SHIPPED / name), flags))
+    np.testing.assert_array_equal(read_image("digit18.png", cv2.IMREAD_GRAYSCALE), load_digit18())
+
+
+def test_photo_is_small_and_is_the_sample_image_in_bgr_order():
+    assert len(read_bytes("photo_china.jpg")) < 100_000
+    bgr = load_photo()
+    assert bgr.shape == (160, 240, 3) and bgr.dtype == np.uint8
+    rgb = cv2.resize(load_sample_image("china.jpg"), (240, 160), interpolation=cv2.INTER_AREA)
+    err_rgb = np.abs(bgr[:, :, ::-1].astype(float) - rgb).mean()
+    err_bgr = np.abs(bgr.astype(float) - rgb).mean()
+    # JPEG at quality 90 leaves a mean error of about 3.4 grey levels; forgetting BGR->RGB gives about 18
+    assert err_rgb < 5.0 and err_bgr > 3 * err_rgb
+
+
+@pytest.mark.parametrize("height, width, crop", [
+    (64, 96, (slice(0, 427), slice(0, 640))),        # 427x640 has the aspect ratio 2:3 already
+    (16, 16, (slice(0, 427), slice(106, 533))),      # the central 427x427 square
+    (107, 160, (slice(0, 427), slice(0, 639))),      # 427 * 160/107 = 638.50 -> 639 columns, from the left
+])
+def test_sample_photo_is_the_opencv_grey_of_the_central_crop(height, width, crop):
+    # OpenCV's own route: RGB -> grey (BT.601 weights) in float32, then area averaging. Both steps are
+    # linear, so grey-then-shrink (cnnbook) and shrink-then-grey (here) agree to float32 rounding.
+    rgb = load_sample_image("china.jpg")[crop].astype(np.float32) / 255.0
+    small = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+    want = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    got = sample_photo("china.jpg", height, width)
+    assert got.shape == (height, width) and got.dtype == np.float64
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert 0.0 <= got.min() < got.max() <= 1.0
+
+
+def test_sample_photo_is_a_fresh_copy_and_rejects_bad_arguments():
+    a = sample_photo()
+    a[...] = 0.0
+    assert sample_photo().max() > 0.5
+    assert sample_photo("flower.jpg").shape == (64, 96)
+    with pytest.raises(ValueError, match=r"name must be one of \('china.jpg', 'flower.jpg'\), got 'cat.jpg'"):
+        sample_photo("cat.jpg")
+    with pytest.raises(ValueError, match="height and width must be at least 1, got 0 and 5"):
+        sample_photo(height=0, width=5)
+
+
+def test_sample_digit_and_small_grid():
+    d = sample_digit(0, 16)
+    assert d.shape == (16, 16) and d[:4].sum() == 0 and d[-4:].sum() == 0 and 0.9 < d.max() <= 1.0
+    np.testing.assert_array_equal(d[4:12, 4:12] * 16, load_digits().images[0])
+    with pytest.raises(ValueError, match="canvas must be at least 8, got 4"):
+        sample_digit(0, 4)
+    g = small_grid(7, 0)
+    assert g.shape == (7, 7) and g.dtype == np.float64 and set(np.unique(g)) <= set(range(10))
+    np.testing.assert_array_equal(g, small_grid(7, 0))
+    assert not np.array_equal(g, small_grid(7, 1))

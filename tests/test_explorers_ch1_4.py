@@ -1,7 +1,6 @@
 """Chapters 1-4: the nine classic kernels, the explorers (checked against torch and OpenCV for every
-setting of their grids), the photograph in data/, and the figure helpers."""
-from pathlib import Path
-
+setting of their grids), and the figure helpers. (The contract every explorer keeps, static and live, is
+tested over the registry in test_explorer_contract.py.)"""
 import cv2
 import matplotlib
 import numpy as np
@@ -13,13 +12,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from cnnbook import viz  # noqa: E402
-from cnnbook.explorer import checksum, rebuild  # noqa: E402
-from cnnbook.explorers.arithmetic import conv_arithmetic, conv_steps, small_grid  # noqa: E402
-from cnnbook.explorers.kernels import (  # noqa: E402
-    equivariance, kernel_gallery, sample_digit, sample_photo)
+from cnnbook.data import sample_digit, sample_photo, small_grid  # noqa: E402
+from cnnbook.explorers.arithmetic import conv_arithmetic, conv_steps  # noqa: E402
+from cnnbook.explorers.gallery import equivariance, kernel_gallery  # noqa: E402
 from cnnbook.kernels import KERNEL_NAMES, KERNELS, get_kernel  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def torch_corr(x, k, stride=1, padding=0, dilation=1):
@@ -68,34 +64,6 @@ def test_identity_kernel_is_the_identity_and_sobel_y_is_sobel_x_transposed():
     x = small_grid(6, 3)
     np.testing.assert_array_equal(torch_corr(x, KERNELS["identity"], padding=1), x)
     np.testing.assert_array_equal(KERNELS["sobel y"], KERNELS["sobel x"].T)
-
-
-# ------------------------------------------------------------------------------------------ images
-def test_photo_file_is_small_and_is_the_sample_image_in_bgr_order():
-    path = ROOT / "data" / "photo_china.jpg"
-    assert path.stat().st_size < 100_000
-    bgr = cv2.imread(str(path))
-    assert bgr.shape == (160, 240, 3) and bgr.dtype == np.uint8
-    from sklearn.datasets import load_sample_image
-
-    rgb = cv2.resize(load_sample_image("china.jpg"), (240, 160), interpolation=cv2.INTER_AREA)
-    err_rgb = np.abs(bgr[:, :, ::-1].astype(float) - rgb).mean()
-    err_bgr = np.abs(bgr.astype(float) - rgb).mean()
-    # JPEG at quality 90 leaves a mean error of about 3.4 grey levels; forgetting BGR->RGB gives about 18
-    assert err_rgb < 5.0 and err_bgr > 3 * err_rgb
-
-
-def test_sample_photo_and_digit():
-    p = sample_photo()
-    assert p.shape == (64, 96) and p.dtype == np.float64 and 0.0 <= p.min() and p.max() <= 1.0
-    d = sample_digit(0, 16)
-    assert d.shape == (16, 16) and d[:4].sum() == 0 and d[-4:].sum() == 0 and 0.9 < d.max() <= 1.0
-    from sklearn.datasets import load_digits
-    np.testing.assert_array_equal(d[4:12, 4:12] * 16, load_digits().images[0])
-    with pytest.raises(ValueError, match="name must be"):
-        sample_photo("cat.jpg")
-    with pytest.raises(ValueError, match="canvas"):
-        sample_digit(0, 4)
 
 
 # ------------------------------------------------------------------------------------------ explorers
@@ -194,20 +162,6 @@ def test_true_convolution_in_conv_steps_matches_the_definition():
             assert y[i, j] == expected
 
 
-@pytest.mark.parametrize("factory", [kernel_gallery, equivariance, conv_arithmetic, conv_steps])
-def test_explorers_rebuild_from_their_page_attributes(factory):
-    ex = factory()
-    again = rebuild(ex.factory, ex.args)
-    setting = ex.default_setting
-    assert checksum(again.view(**setting).output) == checksum(ex.view(**setting).output)
-    assert ex.factory.startswith("cnnbook.explorers.")
-
-
-def test_conv_steps_static_viewer_renders():
-    html = conv_steps().to_html()
-    assert 'data-explorer="conv-steps"' in html and "data-checksum" in html
-
-
 # ------------------------------------------------------------------------------------------ figures
 def test_figure_helpers_draw():
     x = np.arange(9.0).reshape(3, 3)
@@ -229,14 +183,3 @@ def test_figure_helpers_draw():
     with pytest.raises(ValueError, match="2-D"):
         viz.draw_grid(plt.gca(), np.zeros(3))
     plt.close("all")
-
-
-def test_live_widget_recomputes_when_a_control_moves():
-    ex = conv_arithmetic()
-    ex.widget()
-    before = ex._output.value
-    ex._inputs["stride"].value = 2
-    after = ex._output.value
-    assert before != after
-    n_out = size_formula(7, 3, 2, 0, 1)
-    assert f"output shape: <code data-role=\"shape\">({n_out}, {n_out})</code>" in after

@@ -1,7 +1,8 @@
 """Chapters 5-7: the backprop pixel picker, the pooling explorer and the transposed/dilated explorer,
 checked for every setting of their grids against torch (autograd, pooling, conv_transpose2d, conv2d)
-and against the output-size formulas written out independently here; plus the chapters' figure helpers."""
-import json
+and against the output-size formulas written out independently here; plus the chapters' figure helpers.
+(The contract every explorer keeps, static and live, is tested over the registry in
+test_explorer_contract.py.)"""
 
 import matplotlib
 import numpy as np
@@ -13,9 +14,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from cnnbook import viz  # noqa: E402
-from cnnbook.explorer import checksum, rebuild  # noqa: E402
+from cnnbook.data import sample_photo  # noqa: E402
 from cnnbook.explorers.backprop import pixel_influence, pixel_picker  # noqa: E402
-from cnnbook.explorers.pooling import pooling_explorer, small_photo  # noqa: E402
+from cnnbook.explorers.pooling import pooling_explorer  # noqa: E402
 from cnnbook.explorers.transposed import transposed_dilated  # noqa: E402
 
 torch.set_num_threads(1)
@@ -76,16 +77,9 @@ def test_pixel_picker_corner_pixel_feeds_one_output_only():
 
 
 # ------------------------------------------------------------------------------ chapter 6 pooling
-def test_small_photo_is_grey_and_deterministic():
-    a, b = small_photo(16), small_photo(16)
-    assert a.shape == (16, 16) and a.dtype == np.float64
-    assert 0.0 <= a.min() < a.max() <= 1.0
-    np.testing.assert_array_equal(a, b)
-
-
 def test_pooling_explorer_equals_torch_for_every_setting():
     ex = pooling_explorer()
-    x = t64(small_photo(16))[None, None]
+    x = t64(sample_photo(height=16, width=16))[None, None]
     for st in ex.settings():
         k, s, p = st["kernel_size"], st["stride"], st["padding"]
         pool = TF.max_pool2d if st["kind"] == "max" else TF.avg_pool2d
@@ -146,32 +140,6 @@ def test_checkerboard_k3_s2_uneven_k2_s2_even():
     assert set(np.unique(y)) == {1.0, 2.0, 4.0}
     y = ex.view(operation="transposed", kernel_size=2, stride=2, padding=0, dilation=1).output
     assert set(np.unique(y)) == {1.0}
-
-
-# ------------------------------------------------------------------------------ all three
-@pytest.mark.parametrize("factory, args", [(pixel_picker, {"n": 5}), (pooling_explorer, {"size": 16}),
-                                           (transposed_dilated, {"n_transposed": 3, "n_dilated": 7})])
-def test_static_page_matches_a_rebuilt_explorer(factory, args):
-    ex = factory(**args)
-    html = ex.to_html()
-    assert f'data-factory="{ex.factory}"' in html
-    again = rebuild(ex.factory, json.loads(json.dumps(ex.args)))
-    v = again.view()
-    assert checksum(v.output) == checksum(ex.view().output)
-    assert f'data-checksum="{checksum(v.output)}"' in html
-    assert len(html) < 700_000  # the page stays light
-
-
-@pytest.mark.parametrize("factory", [pixel_picker, pooling_explorer, transposed_dilated])
-def test_live_widget_recomputes_when_a_control_moves(factory):
-    from cnnbook.explorer import render_view
-
-    ex = factory()
-    ex.widget()
-    control = ex.controls[-1]
-    other = next(v for v in control.values if v != control.default)
-    ex._inputs[control.name].value = other
-    assert ex._output.value == render_view(ex.view(**{control.name: other}))
 
 
 def test_figure_helpers_of_chapters_5_to_7():

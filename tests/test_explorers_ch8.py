@@ -1,5 +1,7 @@
 """Chapter 8: the LeNet stage explorer, every setting checked against the same weights run through a
-torch LeNet (intermediate activations, softmax, prediction) and the output sizes written out here."""
+torch LeNet (intermediate activations, softmax, prediction) and the output sizes written out here.
+(The contract every explorer keeps, static and live, is tested over the registry in
+test_explorer_contract.py, on the book's fully trained model.)"""
 import re
 
 import numpy as np
@@ -8,7 +10,6 @@ import torch
 
 from cnnbook.check import torch_twin_of_lenet
 from cnnbook.data import load_digits28
-from cnnbook.explorer import checksum, rebuild, render_view
 from cnnbook.explorers.lenet import STAGES, lenet_explorer
 from cnnbook.models import LENET_RECIPE, trained_lenet
 
@@ -65,21 +66,3 @@ def test_examples_are_one_per_class_then_misread_digits(quick):
     with torch.no_grad():
         predicted = twin(torch.from_numpy(x_test[values[10:]])).argmax(1).numpy()
     assert len(values) == 12 and (predicted != y_test[values[10:]]).all()
-
-
-def test_rebuilds_from_its_page_attributes(quick):
-    ex, _ = quick
-    again = rebuild(ex.factory, ex.args)
-    assert ex.factory == "cnnbook.explorers.lenet:lenet_explorer" and ex.args == {"epochs": 1, "n_wrong": 2}
-    for st in [ex.default_setting, {"example": ex.controls[0].values[-1], "stage": "pool2"}]:
-        a, b = ex.view(**st), again.view(**st)
-        assert checksum(a.output) == checksum(b.output) and render_view(a) == render_view(b)
-
-
-def test_live_widget_recomputes_when_the_stage_changes(quick):
-    ex, _ = quick
-    ex.widget()
-    ex._inputs["stage"].value = "pool2"
-    assert "(16, 5, 5)" in ex._output.value
-    ex._inputs["stage"].value = "input"
-    assert "(1, 28, 28)" in ex._output.value

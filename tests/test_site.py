@@ -285,13 +285,24 @@ def test_page_offline_clean_typeset_interactive(name, site, server, browser):
 
 
 def test_every_chapter_has_a_working_explorer(site):
-    """Each chapter page carries at least one static explorer viewer with its data- attributes."""
-    missing = []
+    """Each chapter page carries at least one static explorer viewer with its data- attributes, and
+    links the viewers' stylesheet and script once (no copy of them inside a viewer)."""
+    import re
+
+    from cnnbook.explorer.assets import ASSETS, read_asset
+
+    missing, links = [], {}
     for p in sorted((site / "book").glob("[0-9][0-9]_*.html")):
         text = p.read_text(encoding="utf-8")
         if "data-explorer=" not in text or "data-checksum=" not in text:
             missing.append(p.name)
+        found = [len(re.findall(rf'(?:href|src)="[^"]*_static/cnnbook/{name}[^"]*"', text)) for name in ASSETS]
+        if found != [1] * len(ASSETS) or "cnnbook-explorer{" in text:
+            links[p.name] = found
     assert not missing, f"chapters without an explorer on the website: {missing}"
+    assert not links, f"chapters not linking {ASSETS} exactly once (or with inline copies): {links}"
+    for name in ASSETS:
+        assert (site / "_static" / "cnnbook" / name).read_text(encoding="utf-8") == read_asset(name)
 
 
 def test_no_cdn_reference_in_pages(site):

@@ -11,14 +11,29 @@ printed chunks into its first chunk *in place*, and the notebook it saves still 
 their lines would appear twice in the download. :func:`single_streams` keeps one output per stream.
 
 It also drops the ipywidgets state myst-nb embeds in pages whose notebook displayed a widget: the site
-shows the explorers' self-contained HTML viewers instead (`nb_mime_priority_overrides`), so that JSON is
-dead weight (and `nb_ipywidgets_js: {}` already keeps the widget manager and require.js off the page).
+shows the explorers' static HTML viewers instead (`nb_mime_priority_overrides`), so that JSON is dead
+weight (and `nb_ipywidgets_js: {}` already keeps the widget manager and require.js off the page). Since
+explorers display no widget during the build (below), this only guards against another widget.
+
+And it serves the explorers' static face (:mod:`cnnbook.explorer`). When the build starts it sets the
+environment variable `cnnbook.explorer.FACE_ENV` to ``static``: the kernels that execute the chapters
+inherit it, so a displayed explorer emits only its precomputed HTML viewer and never builds the live
+widget (JupyterLab's kernels, without the variable, build only the widget). The viewers' stylesheet and
+script are package files (`cnnbook.explorer.assets`): they are copied into the site's `_static/cnnbook/`
+and linked from every page once, instead of being repeated inside each viewer.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
+
+from cnnbook.explorer import FACE_ENV
+from cnnbook.explorer.assets import ASSETS, read_asset
+
+#: Where the explorers' assets go, below the site's `_static/`.
+EXPLORER_STATIC = "cnnbook"
 
 
 def _offer_executed_notebook(app, pagename, templatename, context, doctree):
@@ -72,7 +87,29 @@ def _drop_widget_state(app, pagename, templatename, context, doctree):
     metadata.get("js_files", {}).pop("ipywidgets_state", None)
 
 
+def _explorers_static_face(app):
+    """Explorers displayed in the executing kernels show their static viewer; every page links the
+    viewer's stylesheet and script, copied into `_static/cnnbook/` when the build finishes."""
+    os.environ[FACE_ENV] = "static"
+    for name in ASSETS:
+        if name.endswith(".css"):
+            app.add_css_file(f"{EXPLORER_STATIC}/{name}")
+        else:
+            app.add_js_file(f"{EXPLORER_STATIC}/{name}")
+    app.connect("build-finished", _copy_explorer_assets)
+
+
+def _copy_explorer_assets(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    target = Path(app.outdir) / "_static" / EXPLORER_STATIC
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ASSETS:
+        (target / name).write_text(read_asset(name), encoding="utf-8")
+
+
 def setup(app):
+    _explorers_static_face(app)
     # myst-nb adds a page's scripts at the default priority 500: run before it.
     app.connect("html-page-context", _drop_widget_state, priority=400)
     # sphinx-book-theme builds its download menu at priority 501: run just before it.

@@ -4,12 +4,20 @@ Several chapters add to this module: add new functions below, never rewrite the 
 """
 from __future__ import annotations
 
+from typing import Mapping, Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 #: Width in inches of the book's text column: a figure no wider is shown at its natural size, so its
 #: text keeps the font size it was drawn with.
 TEXT_WIDTH = 6.8
+
+#: A rectangle of cells to outline: ``(row, col, height, width)``.
+Box = tuple[int, int, int, int]
 
 
 # ------------------------------------------------------------------ chapters 1-4: grids, windows, maps
@@ -25,10 +33,11 @@ def _text_colour(rgba) -> str:
     return "#111111" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
 
 
-def draw_grid(ax, array, title: str | None = None, highlight=(), numbers: bool = True,
-              cmap: str = "Blues", vmin=None, vmax=None, decimals: int = 2, fontsize: float = 9,
-              edgecolor: str = "#999999", highlight_color: str = "#e02020", shade=None,
-              soft: bool = True, title_fontsize: float = 10):
+def draw_grid(ax: Axes, array: ArrayLike, title: str | None = None, highlight: Sequence[Box] = (),
+              numbers: bool = True, cmap: str = "Blues", vmin: float | None = None,
+              vmax: float | None = None, decimals: int = 2, fontsize: float = 9,
+              edgecolor: str = "#999999", highlight_color: str = "#e02020",
+              shade: ArrayLike | None = None, soft: bool = True, title_fontsize: float = 10) -> Axes:
     """Draw a 2-D array as a grid of cells on ``ax``, with its numbers printed in the cells.
 
     Parameters
@@ -89,8 +98,10 @@ def draw_grid(ax, array, title: str | None = None, highlight=(), numbers: bool =
     return ax
 
 
-def show_correlation_step(x, k, y, i: int, j: int, stride: int = 1, padding: int = 0,
-                          dilation: int = 1, titles=("input", "kernel", "output"), decimals: int = 2):
+def show_correlation_step(x: ArrayLike, k: ArrayLike, y: ArrayLike, i: int, j: int, stride: int = 1,
+                          padding: int = 0, dilation: int = 1,
+                          titles: Sequence[str] = ("input", "kernel", "output"),
+                          decimals: int = 2) -> Figure:
     """One step of a 2-D cross-correlation: the input (zero-padded by ``padding``) with the window that
     produces output cell ``(i, j)`` outlined, the kernel, and the output with cell ``(i, j)`` outlined.
 
@@ -117,9 +128,9 @@ def show_correlation_step(x, k, y, i: int, j: int, stride: int = 1, padding: int
                       decimals=decimals, size=0.42)
 
 
-def show_images(images, titles=None, ncols: int | None = None, cmap: str = "gray", size: float = 2.6,
-                symmetric: bool = False, colorbar: bool = False, fontsize: float = 10,
-                max_width: float = TEXT_WIDTH):
+def show_images(images: Sequence[ArrayLike], titles: Sequence[str] | None = None, ncols: int | None = None,
+                cmap: str = "gray", size: float = 2.6, symmetric: bool = False, colorbar: bool = False,
+                fontsize: float = 10, max_width: float = TEXT_WIDTH) -> Figure:
     """A row (or grid) of images, e.g. a picture and its feature maps, each titled with its shape.
 
     ``images`` are 2-D arrays (shown with ``cmap``) or (H, W, 3) RGB arrays. With ``symmetric=True`` a
@@ -152,7 +163,8 @@ def show_images(images, titles=None, ncols: int | None = None, cmap: str = "gray
     return fig
 
 
-def show_sparsity(matrix, title: str = "conv matrix", input_shape=None, ax=None):
+def show_sparsity(matrix: ArrayLike, title: str = "conv matrix", input_shape: tuple[int, int] | None = None,
+                  ax: Axes | None = None) -> Figure:
     """The sparsity pattern of a matrix (e.g. ``cnnbook.conv_matrix``): non-zeros coloured by value,
     zeros white. With ``input_shape=(H, W)`` thin lines separate the groups of ``W`` columns that belong
     to one input row. Returns the figure.
@@ -177,7 +189,8 @@ def show_sparsity(matrix, title: str = "conv matrix", input_shape=None, ax=None)
     return fig
 
 
-def plot_signals(signals: dict, title: str = "", ax=None, stem: bool = False):
+def plot_signals(signals: Mapping[str, ArrayLike], title: str = "", ax: Axes | None = None,
+                 stem: bool = False) -> Figure:
     """Several 1-D signals on one axes, labelled by the keys of ``signals`` (index on the x axis).
 
     Returns the figure.
@@ -201,7 +214,7 @@ def plot_signals(signals: dict, title: str = "", ax=None, stem: bool = False):
     return fig
 
 
-def plot_loss(losses, title: str = "loss", ax=None, log: bool = True):
+def plot_loss(losses: ArrayLike, title: str = "loss", ax: Axes | None = None, log: bool = True) -> Figure:
     """A training curve: ``losses[t]`` against the step ``t`` (log scale by default). Returns the figure."""
     if ax is None:
         fig, ax = plt.subplots(figsize=(5, 3))
@@ -218,9 +231,11 @@ def plot_loss(losses, title: str = "loss", ax=None, log: bool = True):
 
 
 # ------------------------------------------------------------------ chapters 5-7: rows of grids
-def show_grids(arrays, titles=None, highlights=None, cmaps=None, numbers: bool = True, decimals: int = 2,
-               shades=None, size: float = 0.42, symbols=None, fontsize: float = 9,
-               max_width: float = TEXT_WIDTH):
+def show_grids(arrays: Sequence[ArrayLike], titles: Sequence[str | None] | None = None,
+               highlights: Sequence[Sequence[Box]] | None = None, cmaps: Sequence[str] | None = None,
+               numbers: bool = True, decimals: int = 2, shades: Sequence[ArrayLike | None] | None = None,
+               size: float = 0.42, symbols: Sequence[str] | None = None, fontsize: float = 9,
+               max_width: float = TEXT_WIDTH) -> Figure:
     """A row of 2-D arrays drawn as grids of numbers (with :func:`draw_grid`), e.g. the steps of a
     derivation: an upstream gradient, its padded version, a rotated kernel and the result.
 
@@ -306,7 +321,7 @@ def show_grids(arrays, titles=None, highlights=None, cmaps=None, numbers: bool =
     return fig
 
 
-def plot_overlap_1d(counts: dict, title: str = "", ax=None):
+def plot_overlap_1d(counts: Mapping[str, ArrayLike], title: str = "", ax: Axes | None = None) -> Figure:
     """Bar charts of how many kernel copies cover each output position (one bar group per entry of
     ``counts``, e.g. ``{"k=3, s=2": [...], "k=4, s=2": [...]}``), to show uneven overlap. Returns the figure.
     """

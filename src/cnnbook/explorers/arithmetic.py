@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data import small_grid
 from ..explorer import Dropdown, Explorer, Panel, Slider, View, explorer_factory
 
-__all__ = ["conv_arithmetic", "conv_steps", "small_grid"]
-
-
-def small_grid(n: int = 7, seed: int = 0) -> np.ndarray:
-    """A deterministic ``n x n`` float64 grid of small integers 0..9 (easy to add up by hand)."""
-    return np.random.default_rng(seed).integers(0, 10, size=(n, n)).astype(np.float64)
+__all__ = ["conv_arithmetic", "conv_steps"]
 
 
 def _conv(x: np.ndarray, k: np.ndarray, stride: int, padding: int, dilation: int) -> np.ndarray:

@@ -4,32 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data import sample_photo
 from ..explorer import Dropdown, Explorer, Panel, Slider, View, explorer_factory
 
-__all__ = ["pooling_explorer", "small_photo"]
-
-
-def small_photo(size: int = 24, name: str = "china.jpg") -> np.ndarray:
-    """A ``size x size`` float64 grey crop of scikit-learn's sample photograph ``name``, values in [0, 1].
-
-    The central square of the picture is converted to grey (ITU-R 601 weights) and shrunk with OpenCV's
-    area interpolation. Deterministic and offline (the photo ships with scikit-learn).
-    """
-    import cv2
-    from sklearn.datasets import load_sample_image
-
-    rgb = load_sample_image(name).astype(np.float64) / 255.0
-    grey = rgb @ np.array([0.299, 0.587, 0.114])
-    h, w = grey.shape
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    square = grey[top:top + side, left:left + side]
-    return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA)
+__all__ = ["pooling_explorer"]
 
 
 @explorer_factory
 def pooling_explorer(size: int = 16) -> Explorer:
-    """Max or average pooling of a ``size x size`` grey photo (:func:`small_photo`).
+    """Max or average pooling of a ``size x size`` grey photo (:func:`cnnbook.data.sample_photo`).
 
     Controls: the pooling kind, kernel size k, stride s and padding p (torch allows p <= k/2). Output: the
     pooled map from ``cnnbook.functional``; panels: the input, its padding drawn pink, with the windows of
@@ -39,7 +22,7 @@ def pooling_explorer(size: int = 16) -> Explorer:
     from .. import functional as F
     from ..shapes import pool_output_size, pool_output_size_text
 
-    x = small_photo(size)
+    x = sample_photo(height=size, width=size)
 
     def compute(kind: str, kernel_size: int, stride: int, padding: int) -> View:
         k, s, p = kernel_size, stride, padding

@@ -1,55 +1,18 @@
 """Explorers of chapters 1 and 3: the kernel gallery on a photograph, and translation equivariance.
 
-Both images come from scikit-learn's bundled data (no downloads): the sample photograph ``china.jpg`` or
-``flower.jpg`` shrunk to a small grey image, and the 8x8 digits of ``load_digits``.
+Both images come from :mod:`cnnbook.data` (no downloads): :func:`~cnnbook.data.sample_photo`, a small grey
+version of a sample photograph of scikit-learn, and :func:`~cnnbook.data.sample_digit`, an 8x8 digit of
+``load_digits`` on a black canvas.
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
+from ..data import sample_digit, sample_photo
 from ..explorer import Dropdown, Explorer, Panel, Slider, View, explorer_factory
 from ..kernels import KERNEL_NAMES, get_kernel
 
-__all__ = ["sample_photo", "sample_digit", "kernel_gallery", "equivariance", "filter_image"]
-
-
-@functools.lru_cache(maxsize=8)
-def _photo(name: str, height: int, width: int) -> np.ndarray:
-    import cv2
-    from sklearn.datasets import load_sample_image
-
-    rgb = load_sample_image(name)
-    small = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
-    grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float64) / 255.0
-    grey.setflags(write=False)
-    return grey
-
-
-def sample_photo(name: str = "china.jpg", height: int = 64, width: int = 96) -> np.ndarray:
-    """A grey version of scikit-learn's sample photograph ``name``, shrunk to ``(height, width)``.
-
-    Values are float64 in [0, 1] (OpenCV's area averaging, then its RGB->grey weights
-    0.299 R + 0.587 G + 0.114 B).
-    """
-    if name not in ("china.jpg", "flower.jpg"):
-        raise ValueError(f"name must be 'china.jpg' or 'flower.jpg', got {name!r}")
-    return _photo(name, int(height), int(width)).copy()
-
-
-def sample_digit(index: int = 0, canvas: int = 16) -> np.ndarray:
-    """Digit ``index`` of scikit-learn's ``load_digits`` (8x8, values 0..16) scaled to [0, 1] and placed in
-    the middle of a ``canvas x canvas`` black image (so it can be shifted without leaving the frame)."""
-    from sklearn.datasets import load_digits
-
-    if canvas < 8:
-        raise ValueError(f"canvas must be at least 8, got {canvas}")
-    digit = load_digits().images[int(index)] / 16.0
-    out = np.zeros((canvas, canvas))
-    top = (canvas - 8) // 2
-    out[top: top + 8, top: top + 8] = digit
-    return out
+__all__ = ["kernel_gallery", "equivariance", "filter_image"]
 
 
 def filter_image(image: np.ndarray, kernel: np.ndarray, padding: int = 1) -> np.ndarray:

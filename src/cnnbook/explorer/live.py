@@ -1,0 +1,72 @@
+"""The live face of an explorer: an ipywidgets UI for JupyterLab that recomputes on every change.
+
+:class:`LiveExplorer` is the widget itself (a ``VBox``): one ipywidgets control per
+:class:`~cnnbook.explorer.model.Control` and an HTML output holding
+:func:`~cnnbook.explorer.static.render_view` of the current setting. It never builds the static viewer.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as w
+
+from .assets import read_asset
+from .model import Control, Explorer, View
+from .static import render_view
+
+#: Show every control's whole label ("kernel size k", never "kernel siz...").
+_STYLE = {"description_width": "initial"}
+
+
+def control_widget(c: Control) -> w.ValueWidget:
+    """The ipywidgets control for ``c``: a ``Dropdown``, an ``IntSlider`` over consecutive integers, or
+    a ``SelectionSlider`` over any other values (labelled as the static face labels them)."""
+    if c.kind == "dropdown":
+        return w.Dropdown(options=list(zip(c.labels, c.values)), value=c.default, description=c.label,
+                          style=_STYLE)
+    consecutive = all(isinstance(v, int) for v in c.values) and c.values == list(
+        range(c.values[0], c.values[-1] + 1))
+    if consecutive:
+        return w.IntSlider(value=c.default, min=c.values[0], max=c.values[-1], description=c.label,
+                           continuous_update=False, style=_STYLE)
+    return w.SelectionSlider(options=list(zip(c.labels, c.values)), value=c.default, description=c.label,
+                             continuous_update=False, style=_STYLE)
+
+
+class LiveExplorer(w.VBox):
+    """The live widget of ``explorer``: its title, the stylesheet, the controls, and the output.
+
+    Attributes
+    ----------
+    explorer : Explorer
+        The model it shows.
+    controls : dict of str to ipywidgets widget
+        One per control of the explorer, by name; set a ``value`` to move it.
+    output : ipywidgets.HTML
+        ``render_view`` of the current setting, recomputed whenever a control moves.
+    """
+
+    def __init__(self, explorer: Explorer, **kwargs: Any):
+        self.explorer = explorer
+        self.controls = {c.name: control_widget(c) for c in explorer.controls}
+        self.output = w.HTML(value=render_view(explorer.view()))
+        for control in self.controls.values():
+            control.observe(self._refresh, names="value")
+        title = [w.HTML(f"<b>{html.escape(explorer.title)}</b>")] if explorer.title else []
+        style = w.HTML(f"<style>{read_asset('explorer.css')}</style>")
+        row = w.HBox(list(self.controls.values()), layout=w.Layout(flex_flow="row wrap"))
+        super().__init__(title + [style, row, self.output], **kwargs)
+        self.add_class("cnnbook-live-explorer")
+
+    @property
+    def setting(self) -> dict:
+        """The value of every control."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def view(self) -> View:
+        """The view of the current setting."""
+        return self.explorer.view(**self.setting)
+
+    def _refresh(self, _change: Any = None) -> None:
+        self.output.value = render_view(self.view())
