@@ -13,6 +13,9 @@ their lines would appear twice in the download. :func:`single_streams` keeps one
 It also drops the ipywidgets state myst-nb embeds in pages whose notebook displayed a widget: the site
 shows the explorers' self-contained HTML viewers instead (`nb_mime_priority_overrides`), so that JSON is
 dead weight (and `nb_ipywidgets_js: {}` already keeps the widget manager and require.js off the page).
+
+Pages with a predict-then-check question (`cnnbook.quiz`: a `<form data-quiz>` in the page) load the
+quiz's script and stylesheet, package files of `cnnbook.quiz`, copied into the site's `_static/`.
 """
 from __future__ import annotations
 
@@ -72,9 +75,33 @@ def _drop_widget_state(app, pagename, templatename, context, doctree):
     metadata.get("js_files", {}).pop("ipywidgets_state", None)
 
 
+QUIZ_MARK = 'data-quiz="'
+
+
+def _quiz_assets(app, pagename, templatename, context, doctree):
+    """Load the quiz script and stylesheet on the pages that hold a quiz (once per page)."""
+    if app.builder.format == "html" and QUIZ_MARK in context.get("body", ""):
+        app.add_js_file("cnnbook-quiz.js")
+        app.add_css_file("cnnbook-quiz.css")
+
+
+def _copy_quiz_assets(app, exception):
+    """Copy cnnbook.quiz's package files (quiz.js, quiz.css) to _static/cnnbook-quiz.js, ... ."""
+    if exception is not None or app.builder.format != "html":
+        return
+    from cnnbook import quiz
+
+    static = Path(app.outdir) / "_static"
+    static.mkdir(parents=True, exist_ok=True)
+    for name in quiz.STATIC_FILES:
+        (static / f"cnnbook-{name}").write_bytes(quiz.static_file(name).read_bytes())
+
+
 def setup(app):
     # myst-nb adds a page's scripts at the default priority 500: run before it.
     app.connect("html-page-context", _drop_widget_state, priority=400)
     # sphinx-book-theme builds its download menu at priority 501: run just before it.
     app.connect("html-page-context", _offer_executed_notebook, priority=450)
+    app.connect("html-page-context", _quiz_assets)
+    app.connect("build-finished", _copy_quiz_assets)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
