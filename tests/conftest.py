@@ -1,5 +1,7 @@
-"""Shared test settings: deterministic hypothesis runs, torch in float64 on the CPU."""
+"""Shared test settings: deterministic hypothesis runs, torch in float64 on the CPU; the built site
+served locally and a chromium for the browser tests (tests/test_site.py, tests/test_quiz_site.py)."""
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,3 +23,33 @@ settings.load_profile("cnnbook")
 def rng():
     """A fixed-seed generator for tests that need random arrays."""
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    """The built website (a clear failure if it is missing)."""
+    from browser_util import require_site
+
+    return require_site()
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    """The built website on a local http.server."""
+    from browser_util import StaticServer
+
+    with StaticServer(site) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    from browser_util import launch
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

@@ -9,12 +9,10 @@ console error, no request leaving the machine.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from browser_util import SITE, StaticServer, launch, require_site
+from browser_util import SITE
 
 from cnnbook.quiz import NumberQuiz
 
@@ -31,25 +29,6 @@ def _quiz_pages() -> list[str]:
 
 
 PAGES = _quiz_pages()
-
-
-@pytest.fixture(scope="module")
-def site() -> Path:
-    return require_site()
-
-
-@pytest.fixture(scope="module")
-def server(site):
-    with StaticServer(site) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def _python_twin(form) -> NumberQuiz:
