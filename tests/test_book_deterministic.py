@@ -15,10 +15,10 @@ import json
 import jupytext
 import nbformat
 import pytest
-from myst_nb.core.utils import coalesce_streams
 from nbclient import NotebookClient
 
 from browser_util import ROOT, SITE
+from cnnbook_site import merge_streams
 
 from cnnbook.explorer import FACE_ENV
 
@@ -60,7 +60,7 @@ def test_chapter_executes_to_the_same_outputs_as_the_build(chapter, monkeypatch)
                    resources={"metadata": {"path": str(ROOT / "book")}}).execute()
     for cell in fresh.cells:  # the build joins each cell's printed chunks (nb_merge_streams in _config.yml)
         if cell.cell_type == "code":
-            cell.outputs = coalesce_streams(cell.outputs)
+            cell.outputs = merge_streams(cell.outputs)
     want, got = outputs(built), outputs(fresh)
     assert len(got) == len(want), f"{chapter}: {len(got)} outputs now, {len(want)} in the build"
     for a, b in zip(got, want):

@@ -1,6 +1,7 @@
 """Chapters in JupyterLab, as a reader uses them (`make lab`): each opens as a notebook, runs, and its
 explorer is a live widget whose stride slider changes the printed output shape (chapters 4, 6 and 7:
-convolution arithmetic, pooling, transposed convolution).
+convolution arithmetic, pooling, transposed convolution), and its first predict-then-check question
+(a `cnnbook.quiz` widget, where the chapter has one) answers a wrong number, then the right one.
 
 Starts `jupyter lab` on 127.0.0.1 with a token and the project's JupyterLab settings
 (JUPYTER_CONFIG_DIR=.jupyter: Markdown/MyST files open as Jupytext notebooks), drives Debian's chromium
@@ -139,7 +140,25 @@ def test_chapter_runs_in_jupyterlab_and_stride_slider_updates_shape(lab, chapter
                 assert want[-1] == formula(setting)  # the explorer agrees with the size formula
                 expect(slider.locator(".widget-readout")).to_have_text(str(stride))
                 expect(shape).to_have_text(str(want), timeout=30_000)
+            if "quiz.number(" in (ROOT / "book" / chapter).read_text(encoding="utf-8"):
+                quizzes = panel.locator(".cnnbook-live-quiz")
+                assert quizzes.count(), f"{chapter} asks quiz questions but JupyterLab shows no quiz widget"
+                _answer_live_quiz(quizzes.first)
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshot))
         finally:
             browser.close()
+
+
+def _answer_live_quiz(quiz):
+    """Type a wrong number and press Enter: the message gives the answer; type it, click Check."""
+    quiz.scroll_into_view_if_needed()
+    box = quiz.locator(".widget-text input")
+    feedback = quiz.locator(".widget-html").last
+    box.fill("-987.5")
+    box.press("Enter")
+    expect(feedback).to_contain_text("✗ Not quite: you typed -987.5, the answer is ", timeout=30_000)
+    answer = re.search(r"the answer is (.+?)(?: \(±[^)]*\))?\. ", feedback.inner_text()).group(1)
+    box.fill(answer)
+    quiz.get_by_role("button", name="Check").click()
+    expect(feedback).to_contain_text(f"✓ Right: {answer}", timeout=30_000)

@@ -19,9 +19,8 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from browser_util import SCREENSHOTS, SITE, StaticServer, launch, require_site
+from browser_util import SCREENSHOTS, SITE
 
 from cnnbook.explorer import checksum, rebuild, render_view
 
@@ -46,25 +45,6 @@ _REPORT: dict[str, dict] = {}
 
 
 # ------------------------------------------------------------------------------------------ fixtures
-@pytest.fixture(scope="module")
-def site() -> Path:
-    return require_site()
-
-
-@pytest.fixture(scope="module")
-def server(site):
-    with StaticServer(site) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _write_report():
     yield

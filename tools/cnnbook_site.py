@@ -6,9 +6,9 @@ behind it, so none is; this extension copies the notebook myst-nb executed at bu
 (`_build/jupyter_execute/<page>.ipynb`) next to the page's source in `_sources/` and hands its name to
 the theme, which then lists ".ipynb" beside ".md" and ".pdf" in the download menu.
 
-On the way it repairs the notebook's stream outputs. With ``nb_merge_streams`` myst-nb joins a cell's
-printed chunks into its first chunk *in place*, and the notebook it saves still holds the later chunks:
-their lines would appear twice in the download. :func:`single_streams` keeps one output per stream.
+On the way it joins each cell's printed chunks (:func:`merge_streams`), as the page shows them; the
+same function replaces myst-nb's merge (``nb_merge_streams``) for the pages, because that one breaks
+a printed line in two when the kernel happens to send it in two chunks.
 
 It also drops the ipywidgets state myst-nb embeds in pages whose notebook displayed a widget: the site
 shows the explorers' static HTML viewers instead (`nb_mime_priority_overrides`), so that JSON is dead
@@ -21,19 +21,26 @@ inherit it, so a displayed explorer emits only its precomputed HTML viewer and n
 widget (JupyterLab's kernels, without the variable, build only the widget). The viewers' stylesheet and
 script are package files (`cnnbook.explorer.assets`): they are copied into the site's `_static/cnnbook/`
 and linked from every page once, instead of being repeated inside each viewer.
+
+Pages with a predict-then-check question (`cnnbook.quiz`: a `<form data-quiz>` in the page) load the
+quiz's script and stylesheet, package files of `cnnbook.quiz`, copied into `_static/cnnbook/` too.
 """
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import nbformat
 
+from cnnbook import quiz
 from cnnbook.explorer import FACE_ENV
-from cnnbook.explorer.assets import ASSETS, read_asset
+from cnnbook.explorer.assets import ASSETS
 
-#: Where the explorers' assets go, below the site's `_static/`.
-EXPLORER_STATIC = "cnnbook"
+#: Where the package files the pages load go, below the site's `_static/`.
+STATIC = "cnnbook"
+#: Those files: (package, file names), read with importlib.resources.
+PACKAGE_FILES = (("cnnbook.explorer.assets", ASSETS), ("cnnbook.quiz", quiz.STATIC_FILES))
 
 
 def _offer_executed_notebook(app, pagename, templatename, context, doctree):
@@ -49,37 +56,33 @@ def _offer_executed_notebook(app, pagename, templatename, context, doctree):
     nb = nbformat.read(executed, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.outputs = single_streams(cell.outputs)
+            cell.outputs = merge_streams(cell.outputs)
     nbformat.write(nb, target)
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
-def _chunk(text: str) -> str:
-    """A stream chunk as myst-nb's merge appends it: trailing white space cut, one newline."""
-    return text.rstrip() + "\n" if text.rstrip() else ""
+def merge_streams(outputs):
+    """One stream output per name (stdout, stderr), at the place of the first, holding all its text.
 
-
-def single_streams(outputs):
-    """One stream output per name (stdout, stderr), at the place of the first, holding all the text.
-
-    A first chunk that already ends with the later chunks (myst-nb merged them into it) is kept as it
-    is and the later chunks are dropped; otherwise the later chunks are appended to it.
+    The kernel sends printed text in chunks cut wherever its flush timer fired, also in the middle of
+    a line (``print("identical:", True)`` may arrive as ``"identical:"`` and ``" True\n"``). The
+    chunks are joined exactly as printed; only trailing white space is cut to one newline. (myst-nb's
+    own merge cuts the white space of every chunk and adds a newline, which breaks such a line in two
+    depending on timing, and it changes the notebook in place; this returns new outputs.)
     """
-    heads, rests, kept = {}, {}, []
+    merged, texts = [], {}
     for out in outputs:
         if out.get("output_type") != "stream":
-            kept.append(out)
-        elif out["name"] not in heads:
-            heads[out["name"]] = out
-            rests[out["name"]] = []
-            kept.append(out)
+            merged.append(out)
+        elif out["name"] not in texts:
+            texts[out["name"]] = [out["text"]]
+            merged.append(nbformat.from_dict({**out, "text": None}))
         else:
-            rests[out["name"]].append(out["text"])
-    for name, head in heads.items():
-        tail = "".join(_chunk(text) for text in rests[name])
-        if tail and not (len(head["text"]) > len(tail) and head["text"].endswith(tail)):
-            head["text"] = _chunk(head["text"]) + tail
-    return kept
+            texts[out["name"]].append(out["text"])
+    for out in merged:
+        if out.get("output_type") == "stream":
+            out["text"] = "".join(texts[out["name"]]).rstrip() + "\n"
+    return merged
 
 
 def _drop_widget_state(app, pagename, templatename, context, doctree):
@@ -89,29 +92,45 @@ def _drop_widget_state(app, pagename, templatename, context, doctree):
 
 def _explorers_static_face(app):
     """Explorers displayed in the executing kernels show their static viewer; every page links the
-    viewer's stylesheet and script, copied into `_static/cnnbook/` when the build finishes."""
+    viewer's stylesheet and script."""
     os.environ[FACE_ENV] = "static"
     for name in ASSETS:
         if name.endswith(".css"):
-            app.add_css_file(f"{EXPLORER_STATIC}/{name}")
+            app.add_css_file(f"{STATIC}/{name}")
         else:
-            app.add_js_file(f"{EXPLORER_STATIC}/{name}")
-    app.connect("build-finished", _copy_explorer_assets)
+            app.add_js_file(f"{STATIC}/{name}")
 
 
-def _copy_explorer_assets(app, exception):
+QUIZ_MARK = 'data-quiz="'
+
+
+def _quiz_assets(app, pagename, templatename, context, doctree):
+    """Load the quiz script and stylesheet on the pages that hold a quiz (once per page)."""
+    if app.builder.format == "html" and QUIZ_MARK in context.get("body", ""):
+        app.add_js_file(f"{STATIC}/quiz.js")
+        app.add_css_file(f"{STATIC}/quiz.css")
+
+
+def _copy_package_files(app, exception):
+    """Copy the package files the pages link (explorer and quiz scripts, stylesheets) to `_static/cnnbook/`."""
     if exception is not None or app.builder.format != "html":
         return
-    target = Path(app.outdir) / "_static" / EXPLORER_STATIC
+    target = Path(app.outdir) / "_static" / STATIC
     target.mkdir(parents=True, exist_ok=True)
-    for name in ASSETS:
-        (target / name).write_text(read_asset(name), encoding="utf-8")
+    for package, names in PACKAGE_FILES:
+        for name in names:
+            (target / name).write_bytes(resources.files(package).joinpath(name).read_bytes())
 
 
 def setup(app):
+    import myst_nb.core.render
+
+    myst_nb.core.render.coalesce_streams = merge_streams     # see merge_streams
     _explorers_static_face(app)
     # myst-nb adds a page's scripts at the default priority 500: run before it.
     app.connect("html-page-context", _drop_widget_state, priority=400)
     # sphinx-book-theme builds its download menu at priority 501: run just before it.
     app.connect("html-page-context", _offer_executed_notebook, priority=450)
+    app.connect("html-page-context", _quiz_assets)
+    app.connect("build-finished", _copy_package_files)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
