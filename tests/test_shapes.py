@@ -195,3 +195,43 @@ def test_receptive_field_is_the_support_of_the_input_gradient(layers):
     y[0, 0, 0].backward()
     support = np.nonzero(x.grad[0, 0].numpy())[0]
     assert shapes.receptive_field(layers) == support.max() - support.min() + 1
+
+
+# ------------------------------------------------------------------------------------------ counts
+@given(dims=st.integers(1, 3), data=st.data())
+def test_conv_parameters_equal_torch_layers(dims, data):
+    groups = data.draw(st.integers(1, 3))
+    c_in, c_out = groups * data.draw(st.integers(1, 3)), groups * data.draw(st.integers(1, 3))
+    k = tuple(data.draw(st.integers(1, 4)) for _ in range(dims))
+    bias = data.draw(st.booleans())
+    layer = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)[dims - 1](c_in, c_out, k, groups=groups, bias=bias)
+    assert shapes.conv_parameters(c_in, c_out, k, groups, bias) == sum(p.numel() for p in layer.parameters())
+
+
+def test_conv_multiplies_by_hand_and_by_im2col():
+    """LeNet's conv1: 28x28 outputs, 6 channels, each a sum of 1*5*5 products -> 117,600; the same count
+    as the matrix product of im2col: (C_out x C_in k k) @ (C_in k k x H_out W_out)."""
+    assert shapes.conv_multiplies(1, 6, 5, (28, 28)) == 28 * 28 * 6 * 25 == 117_600
+    assert shapes.conv_multiplies(4, 8, (3, 3), (10, 10), groups=2) == 100 * 8 * 2 * 9
+    assert shapes.conv_parameters(1, 6, 5) == 156 and shapes.conv_parameters(6, 16, 5, bias=False) == 2400
+    assert shapes.conv_parameters(1, 6, 5, ndim=1) == 36 == shapes.conv_parameters(1, 6, (5,))
+    assert shapes.conv_multiplies(2, 3, 3, 8, ndim=3) == 8 ** 3 * 3 * 2 * 27
+
+
+def test_linear_counts_equal_torch():
+    layer = torch.nn.Linear(400, 120)
+    assert shapes.linear_parameters(400, 120) == sum(p.numel() for p in layer.parameters()) == 48_120
+    assert shapes.linear_parameters(400, 120, bias=False) == 48_000 == shapes.linear_multiplies(400, 120)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: shapes.conv_parameters(0, 4, 3), "in_channels must be a positive int"),
+    (lambda: shapes.conv_parameters(4, 6, 3, groups=4), "groups=4 must divide the output channels"),
+    (lambda: shapes.conv_multiplies(2, 2, (3, 0), 5), "kernel_size must be a positive int"),
+    (lambda: shapes.conv_multiplies(2, 2, 3, ()), "output_size must be an int or a non-empty tuple"),
+    (lambda: shapes.linear_multiplies(3, 2.5), "out_features must be a positive int"),
+    (lambda: shapes.conv_multiplies(2, 2, (3, 3), (4, 4, 4)), "different numbers of axes"),
+])
+def test_counts_reject_bad_sizes(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

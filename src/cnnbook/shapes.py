@@ -17,6 +17,9 @@ then a pair ``(before, after)`` and ``2p`` above reads ``p_before + p_after``.
 The ``*_text`` functions evaluate the formula for one axis and return it with the numbers substituted,
 e.g. ``conv_output_size_text(7, 3, dilation=2)`` is ``"H_out = ⌊(7 + 2·0 − 2·(3 − 1) − 1)/1⌋ + 1 = 3"``:
 the captions the explorers show.
+
+The counts (``conv_parameters``, ``conv_multiplies``, ``linear_parameters``, ``linear_multiplies``) give
+what a layer costs: trainable numbers, and multiplications per example.
 """
 from __future__ import annotations
 
@@ -37,6 +40,10 @@ __all__ = [
     "conv_output_size_text",
     "pool_output_size_text",
     "conv_transpose_output_size_text",
+    "conv_parameters",
+    "conv_multiplies",
+    "linear_parameters",
+    "linear_multiplies",
 ]
 
 #: An int (every axis) or a tuple with one int per axis.
@@ -387,3 +394,72 @@ def receptive_field(layers: Sequence) -> int:
     """
     fields = receptive_fields(layers)
     return fields[-1][0] if fields else 1
+
+
+# --------------------------------------------------------------------------------------------------
+# parameter and multiply counts
+# --------------------------------------------------------------------------------------------------
+def _positive_int(value: int, name: str) -> int:
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _cells(value: IntOrTuple, name: str, ndim: int) -> int:
+    """The product of an int-or-tuple size (a kernel or an output size); an int stands for ``ndim`` axes."""
+    sizes = (value,) * ndim if _is_int(value) else tuple(value)
+    if not sizes:
+        raise ValueError(f"{name} must be an int or a non-empty tuple of ints, got {value!r}")
+    product = 1
+    for v in sizes:
+        product *= _positive_int(v, name)
+    return product
+
+
+def _count_axes(ndim: int, *sizes) -> int:
+    """Axes of a layer: the length of a tuple size if one is given (they must agree), else ``ndim``."""
+    lengths = {len(v) for v in sizes if not _is_int(v)}
+    if len(lengths) > 1:
+        raise ValueError(f"kernel_size and output_size give different numbers of axes: {sorted(lengths)}")
+    return lengths.pop() if lengths else _positive_int(ndim, "ndim")
+
+
+def conv_parameters(in_channels: int, out_channels: int, kernel_size: IntOrTuple, groups: int = 1,
+                    bias: bool = True, ndim: int = 2) -> int:
+    """Trainable numbers of a convolution layer with ``ndim`` spatial axes (an int ``kernel_size`` is
+    ``k`` on every axis, as for ``torch.nn.Conv2d``; a tuple gives one entry per axis and sets ``ndim``).
+
+    ``P = C_out (C_in / g) k_1 k_2 ... + C_out`` (the last term with a bias): each output channel has one
+    weight per input channel of its group and kernel tap, and one bias. (The notes' ``P D U V + P`` for
+    ``P`` output channels, ``D`` input channels and a ``U x V`` kernel.)
+    """
+    c_in, c_out = _positive_int(in_channels, "in_channels"), _positive_int(out_channels, "out_channels")
+    g = arguments.check_groups(groups, c_in, c_out)
+    taps = _cells(kernel_size, "kernel_size", _count_axes(ndim, kernel_size))
+    return c_out * (c_in // g) * taps + (c_out if bias else 0)
+
+
+def conv_multiplies(in_channels: int, out_channels: int, kernel_size: IntOrTuple, output_size: IntOrTuple,
+                    groups: int = 1, ndim: int = 2) -> int:
+    """Multiplications of one convolution layer on one example (each is one multiply-add).
+
+    ``M = H_out W_out ... x C_out (C_in / g) k_1 k_2 ...``: every output value is a sum of
+    ``(C_in / g) k_1 k_2 ...`` products (taps that fall on padding are counted, as a dense
+    implementation computes them). The bias adds no multiplication. Int sizes stand for ``ndim`` axes,
+    as in :func:`conv_parameters`.
+    """
+    c_in, c_out = _positive_int(in_channels, "in_channels"), _positive_int(out_channels, "out_channels")
+    g = arguments.check_groups(groups, c_in, c_out)
+    n = _count_axes(ndim, kernel_size, output_size)
+    return _cells(output_size, "output_size", n) * c_out * (c_in // g) * _cells(kernel_size, "kernel_size", n)
+
+
+def linear_parameters(in_features: int, out_features: int, bias: bool = True) -> int:
+    """Trainable numbers of a fully connected layer: ``out (in + 1)`` with a bias, ``out in`` without."""
+    n_in, n_out = _positive_int(in_features, "in_features"), _positive_int(out_features, "out_features")
+    return n_out * n_in + (n_out if bias else 0)
+
+
+def linear_multiplies(in_features: int, out_features: int) -> int:
+    """Multiplications of a fully connected layer on one example: ``in x out``."""
+    return _positive_int(in_features, "in_features") * _positive_int(out_features, "out_features")
