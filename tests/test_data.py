@@ -214,3 +214,26 @@ def test_sample_digit_and_small_grid():
     assert g.shape == (7, 7) and g.dtype == np.float64 and set(np.unique(g)) <= set(range(10))
     np.testing.assert_array_equal(g, small_grid(7, 0))
     assert not np.array_equal(g, small_grid(7, 1))
+
+
+def test_shift_digits_moves_each_image_by_its_own_shift_against_torch_roll():
+    """Against torch.roll on a zero-bordered canvas: with a border wider than the shift, rolling moves
+    the ink exactly as a shift does and brings only zeros in."""
+    import torch
+
+    from cnnbook.data import shift_digits
+
+    rng = np.random.default_rng(1)
+    x = np.zeros((6, 1, 12, 12))
+    x[:, :, 3:9, 3:9] = rng.random((6, 1, 6, 6)) + 0.1            # ink inside a 3-pixel border
+    moved = shift_digits(x, 3, seed=4)
+    shifts = np.random.default_rng(4).integers(-3, 4, size=(6, 2))
+    for i, (dy, dx) in enumerate(shifts):
+        want = torch.roll(torch.from_numpy(x[i]), shifts=(int(dy), int(dx)), dims=(1, 2)).numpy()
+        np.testing.assert_array_equal(moved[i], want)
+    assert len({tuple(s) for s in shifts}) > 1                     # not all the same shift
+    np.testing.assert_array_equal(shift_digits(x, 0), x)
+    with pytest.raises(ValueError, match="max_shift must be smaller than the image"):
+        shift_digits(x, 12)
+    with pytest.raises(ValueError, match="images must be 4-D"):
+        shift_digits(x[0], 1)

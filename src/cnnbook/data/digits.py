@@ -8,14 +8,13 @@ import numpy as np
 
 from .resources import read_bytes
 
-__all__ = ["load_digits28", "load_digit18", "sample_digit"]
+__all__ = ["load_digits28", "load_digit18", "sample_digit", "shift_digits", "split_and_standardise"]
 
 
 @lru_cache(maxsize=4)
 def _digits28(test_size: float, seed: int):
     import cv2
     from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
 
     digits = load_digits()
     images = digits.images.astype(np.float32) / 16.0            # (1797, 8, 8), ink in [0, 1]
@@ -25,6 +24,15 @@ def _digits28(test_size: float, seed: int):
     big = np.clip(big, 0.0, 1.0)
     x = np.pad(big, ((0, 0), (4, 4), (4, 4)))[:, None]          # (N, 1, 28, 28)
     y = digits.target.astype(np.int64)
+    return split_and_standardise(x, y, test_size, seed)
+
+
+def split_and_standardise(x: np.ndarray, y: np.ndarray, test_size: float, seed: int) -> tuple:
+    """A stratified split of images ``x`` (ink in [0, 1]) and labels ``y``, standardised with the mean and
+    standard deviation of the training pixels (as is done for MNIST). Read-only arrays, for caching:
+    ``(x_train, y_train, x_test, y_test)``, images float32."""
+    from sklearn.model_selection import train_test_split
+
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=test_size, stratify=y, random_state=seed
     )
@@ -86,4 +94,31 @@ def sample_digit(index: int = 0, canvas: int = 16) -> np.ndarray:
     out = np.zeros((canvas, canvas))
     top = (canvas - 8) // 2
     out[top: top + 8, top: top + 8] = digit
+    return out
+
+
+def shift_digits(images: np.ndarray, max_shift: int, seed: int = 0) -> np.ndarray:
+    """Each image of a batch moved by its own random whole-pixel shift, with zeros moving in.
+
+    ``images`` is ``(N, C, H, W)``; image ``i`` is moved ``dy_i`` rows down and ``dx_i`` columns right,
+    with ``dy_i, dx_i`` drawn uniformly from ``-max_shift .. max_shift`` by
+    ``np.random.default_rng(seed)``; what leaves the frame is lost and the cells it uncovers are filled
+    with the image's background, taken as its smallest value (0 for raw digits, the standardised
+    background otherwise). Nothing wraps around. Returns a new array of the same shape and dtype.
+    """
+    x = np.asarray(images)
+    if x.ndim != 4:
+        raise ValueError(f"images must be 4-D (N, C, H, W), got shape {x.shape}")
+    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
+        raise ValueError(f"max_shift must be an int >= 0, got {max_shift!r}")
+    n, _, h, w = x.shape
+    if max_shift >= min(h, w):
+        raise ValueError(f"max_shift must be smaller than the image ({h}x{w}), got {max_shift}")
+    shifts = np.random.default_rng(seed).integers(-max_shift, max_shift + 1, size=(n, 2))
+    out = np.empty_like(x)
+    for i, (dy, dx) in enumerate(shifts):
+        out[i] = x[i].min()
+        rows, cols = slice(max(dy, 0), h + min(dy, 0)), slice(max(dx, 0), w + min(dx, 0))
+        src_rows, src_cols = slice(max(-dy, 0), h + min(-dy, 0)), slice(max(-dx, 0), w + min(-dx, 0))
+        out[i, :, rows, cols] = x[i, :, src_rows, src_cols]
     return out
