@@ -21,17 +21,16 @@ the stable, like-for-like comparison.
 from __future__ import annotations
 
 import argparse
-import math
-import time
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 import cnnbook.functional as F
 from cnnbook.check import torch_lenet5
 from cnnbook.data import load_digits28
 from cnnbook.models import LENET_RECIPE, lenet5
+from cnnbook.timing import best_time, blas_threads, geometric_mean as geomean
 from cnnbook.training import SGD, batch_indices, train_step
 
 # name, (N, C_in, H, W), (C_out, kH, kW), conv keyword arguments
@@ -52,26 +51,6 @@ POOL_SUITE = [
     ("avg_pool2d 3x3/2 pad 1 on (32, 64, 56, 56)", "avg", (32, 64, 56, 56),
      dict(kernel_size=3, stride=2, padding=1)),
 ]
-
-
-def best_time(fn, repeat: int) -> float:
-    """Minimum wall time of ``fn()`` over ``repeat`` runs, after one warm-up run."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def blas_threads() -> int:
-    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-    return max((p["num_threads"] for p in pools), default=1)
-
-
-def geomean(values) -> float:
-    return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
 def bench_conv(repeat: int, rng) -> list[float]:
