@@ -10,13 +10,13 @@ with ``(i', j') = (i mod t_h, j mod t_w)``. Weight ``(C_out, t_h, t_w, C_in, k_h
 ``(C_out, t_h, t_w)``. Unshared: ``(t_h, t_w) = (H_out, W_out)``, so ``(i', j') = (i, j)``; tiled with
 ``t = 1``: the ordinary convolution (bias ``(C_out, 1, 1)``).
 
-* forward: the windows as columns (:func:`cnnbook.im2col`'s layout), then one small matrix product per
-  output position, all of them in one batched ``matmul``: ``Y[:, :, p] = cols[:, :, p] @ W_p``;
-* ``grad_weight``: per position ``dW_p = cols[:, :, p]^T G[:, :, p]``, then the positions of each tile
-  summed (a kernel used at several positions collects the gradient of each);
-* ``grad_input``: the columns' gradient ``G[:, :, p] W_p^T`` summed back into the image
-  (:func:`cnnbook.col2im`);
-* ``grad_bias``: ``G`` summed over the batch, and over the positions of each tile.
+* forward: the windows as rows (:func:`cnnbook.im2col`'s entries), grouped by the kernel they meet: the
+  windows of tile ``t`` (every position ``(i, j)`` with ``(i mod t_h, j mod t_w) = t``, of every example)
+  form a matrix ``cols_t``, and ``Y_t = cols_t @ W_t``, all ``t_h t_w`` products in one batched ``matmul``;
+* ``grad_weight``: ``dW_t = cols_t^T G_t`` (a kernel used at several positions collects the gradient of
+  each in the product's sum);
+* ``grad_input``: the windows' gradient ``G_t W_t^T`` summed back into the image (:func:`cnnbook.col2im`);
+* ``grad_bias``: ``G_t`` summed over its rows.
 """
 from __future__ import annotations
 
@@ -30,58 +30,68 @@ from ..windows import sliding_windows
 __all__ = ["conv2d_unshared", "conv2d_unshared_backward", "conv2d_tiled", "conv2d_tiled_backward"]
 
 
-def _per_position(a: UnsharedArgs, values: np.ndarray) -> np.ndarray:
-    """(C_out, t_h, t_w, ...) -> (C_out, H_out, W_out, ...): the tile of every output position."""
+def _tile(a: UnsharedArgs, by_position: np.ndarray) -> np.ndarray:
+    """(H_out, W_out, M, ...) -> (t_h t_w, B M, ...): the positions of each tile stacked, tile by tile.
+
+    The output grid is padded with zeros to whole tiles (``B`` positions per tile); position ``(i, j)``
+    goes to tile ``(i mod t_h, j mod t_w)``.
+    """
     (th, tw), (ho, wo) = a.tiles, a.out_size
-    if (th, tw) == (ho, wo):
-        return values
-    return values[:, np.arange(ho) % th][:, :, np.arange(wo) % tw]
+    bh, bw = -(-ho // th), -(-wo // tw)
+    rest = by_position.shape[2:]
+    if (bh * th, bw * tw) != (ho, wo):
+        padded = np.zeros((bh * th, bw * tw, *rest), by_position.dtype)
+        padded[:ho, :wo] = by_position
+        by_position = padded
+    blocks = by_position.reshape(bh, th, bw, tw, *rest)
+    axes = (1, 3, 0, 2, *range(4, 4 + len(rest)))
+    return np.ascontiguousarray(blocks.transpose(axes)).reshape(th * tw, bh * bw * rest[0], *rest[1:])
 
 
-def _per_tile(a: UnsharedArgs, values: np.ndarray) -> np.ndarray:
-    """(C_out, H_out, W_out, ...) -> (C_out, t_h, t_w, ...): the sum over the positions of each tile."""
+def _untile(a: UnsharedArgs, by_tile: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`_tile`: (t_h t_w, B M, ...) -> (H_out, W_out, M, ...), padding dropped."""
     (th, tw), (ho, wo) = a.tiles, a.out_size
-    if (th, tw) == (ho, wo):
-        return values
-    rows, cols = -(-ho // th) * th, -(-wo // tw) * tw                     # padded to whole tiles
-    full = np.zeros((values.shape[0], rows, cols, *values.shape[3:]), values.dtype)
-    full[:, :ho, :wo] = values
-    blocks = full.reshape(values.shape[0], rows // th, th, cols // tw, tw, *values.shape[3:])
-    return blocks.sum(axis=(1, 3))
+    bh, bw = -(-ho // th), -(-wo // tw)
+    rest = by_tile.shape[2:]
+    blocks = by_tile.reshape(th, tw, bh, bw, -1, *rest)
+    axes = (2, 0, 3, 1, *range(4, 5 + len(rest)))
+    return blocks.transpose(axes).reshape(bh * th, bw * tw, -1, *rest)[:ho, :wo]
 
 
 def _columns(a: UnsharedArgs) -> np.ndarray:
-    """The windows by position: (P, N, C_in k_h k_w), ``P = H_out W_out``."""
+    """The windows grouped by tile: (t_h t_w, B N, C_in k_h k_w), one matrix of windows per kernel."""
     xp = pad2d(a.input, a.padding) if any(a.padding) else a.input
     view = sliding_windows(xp, a.kernel_size, a.stride, a.dilation, a.out_size)   # (N, C, kh, kw, Ho, Wo)
     n, c = xp.shape[:2]
-    return view.reshape(n, c * int(np.prod(a.kernel_size)), -1).transpose(2, 0, 1)
+    return _tile(a, view.transpose(4, 5, 0, 1, 2, 3).reshape(*a.out_size, n, c * int(np.prod(a.kernel_size))))
 
 
 def _weights(a: UnsharedArgs) -> np.ndarray:
-    """The kernel of every position as a matrix: (P, C_in k_h k_w, C_out)."""
-    w = _per_position(a, a.weight)
-    return w.reshape(a.out_channels, int(np.prod(a.out_size)), -1).transpose(1, 2, 0)
+    """The kernels as matrices: (t_h t_w, C_in k_h k_w, C_out)."""
+    tiles = a.tiles[0] * a.tiles[1]
+    return np.ascontiguousarray(a.weight.reshape(a.out_channels, tiles, -1).transpose(1, 2, 0))
 
 
 def _forward(a: UnsharedArgs) -> np.ndarray:
-    y = np.matmul(_columns(a), _weights(a))                                # (P, N, C_out)
-    y = np.ascontiguousarray(y.transpose(1, 2, 0)).reshape(a.input.shape[0], a.out_channels, *a.out_size)
+    y = np.matmul(_columns(a), _weights(a))                                # (T, B N, C_out)
     if a.bias is not None:
-        y += _per_position(a, a.bias)
-    return a.finish(y)
+        y += a.bias.reshape(a.out_channels, -1).T[:, None, :]
+    y = _untile(a, y)                                                      # (H_out, W_out, N, C_out)
+    return a.finish(np.ascontiguousarray(y.transpose(2, 3, 0, 1)))
 
 
 def _backward(a: UnsharedArgs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, c_out = a.input.shape[0], a.out_channels
-    g = a.grad_output.reshape(n, c_out, -1).transpose(2, 0, 1)             # (P, N, C_out)
-    grad_w = np.matmul(_columns(a).transpose(0, 2, 1), g)                  # (P, C_in k k, C_out)
-    grad_w = grad_w.transpose(2, 0, 1).reshape(c_out, *a.out_size, *a.weight.shape[3:])
-    dcols = np.matmul(g, _weights(a).transpose(0, 2, 1))                   # (P, N, C_in k k)
-    grad_input = col2im(np.ascontiguousarray(dcols.transpose(1, 2, 0)), a.input.shape, a.kernel_size,
-                        stride=a.stride, padding=a.padding, dilation=a.dilation)
-    grad_bias = _per_tile(a, a.grad_output.sum(axis=0))
-    return a.finish(np.ascontiguousarray(grad_input)), _per_tile(a, grad_w), grad_bias
+    g = _tile(a, a.grad_output.transpose(2, 3, 0, 1))                      # (T, B N, C_out)
+    # a kernel used at several positions: the product sums their gradients
+    grad_weight = np.matmul(_columns(a).transpose(0, 2, 1), g)             # (T, C_in k k, C_out)
+    grad_weight = grad_weight.transpose(2, 0, 1).reshape(a.weight.shape)
+    grad_bias = g.sum(axis=1).T.reshape(c_out, *a.tiles)
+    dcols = _untile(a, np.matmul(g, _weights(a).transpose(0, 2, 1)))       # (H_out, W_out, N, C_in k k)
+    dcols = np.ascontiguousarray(dcols.transpose(2, 3, 0, 1)).reshape(n, dcols.shape[-1], -1)
+    grad_input = col2im(dcols, a.input.shape, a.kernel_size, stride=a.stride, padding=a.padding,
+                        dilation=a.dilation)
+    return a.finish(np.ascontiguousarray(grad_input)), grad_weight, grad_bias
 
 
 def conv2d_unshared(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
