@@ -79,18 +79,11 @@ def _check(module, cfg, unbatched, name):
 
 @BOTH_TREES
 @BATCH
+@pytest.mark.parametrize("name", ["conv2d_unshared", "conv2d_tiled"])
 @settings(max_examples=20)
-@given(cfg=unshared_configs(tiled=False))
-def test_conv2d_unshared_and_backward_match_torch_unfold_einsum(module, unbatched, cfg):
-    _check(module, cfg, unbatched, "conv2d_unshared")
-
-
-@BOTH_TREES
-@BATCH
-@settings(max_examples=20)
-@given(cfg=unshared_configs(tiled=True))
-def test_conv2d_tiled_and_backward_match_torch_unfold_einsum(module, unbatched, cfg):
-    _check(module, cfg, unbatched, "conv2d_tiled")
+@given(data=st.data())
+def test_unshared_and_tiled_and_their_backward_match_torch_unfold_einsum(module, unbatched, name, data):
+    _check(module, data.draw(unshared_configs(tiled=name == "conv2d_tiled")), unbatched, name)
 
 
 @BOTH_TREES
