@@ -129,3 +129,19 @@ def test_backward_checks_the_shape_of_grad_output(module):
         module.unfold_backward(np.zeros((1, 4, 8)), np.zeros((1, 1, 4, 4)), 2)
     with pytest.raises(ValueError, match=r"grad_output must have the shape of the fold output \(1, 1, 4, 4\)"):
         module.fold_backward(np.zeros((1, 1, 4, 3)), np.zeros((1, 4, 9)), 4, 2)
+
+
+@settings(max_examples=15)
+@given(cfg=fold_configs())
+def test_reference_loops_equal_the_fast_path(cfg):
+    """The loops of cnnbook.reference and the fast path (im2col/col2im) give the same arrays."""
+    from cnnbook import functional as F
+    from cnnbook import reference as R
+
+    rng = np.random.default_rng(cfg["seed"])
+    x = _image(cfg, rng, False)
+    cols = F.unfold(x, **_window(cfg))
+    assert_close(R.unfold(x, **_window(cfg)), cols, cfg["dtype"], "unfold")
+    g = randn(rng, cols.shape, cfg["dtype"])
+    assert_close(R.fold(g, cfg["size"], **_window(cfg)), F.fold(g, cfg["size"], **_window(cfg)), cfg["dtype"], "fold")
+    assert_close(R.unfold_backward(g, x, **_window(cfg)), F.unfold_backward(g, x, **_window(cfg)), cfg["dtype"])

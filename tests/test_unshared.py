@@ -167,3 +167,19 @@ def test_bad_input_is_rejected(module, call, pattern):
 def test_backward_checks_the_shape_of_grad_output(module):
     with pytest.raises(ValueError, match=r"grad_output must have the shape of the output \(1, 3, 4, 4\)"):
         module.conv2d_unshared_backward(z(1, 3, 4, 3), z(1, 2, 6, 6), z(3, 4, 4, 2, 3, 3))
+
+
+@pytest.mark.parametrize("name", ["conv2d_unshared", "conv2d_tiled"])
+@settings(max_examples=15)
+@given(data=st.data())
+def test_reference_loops_equal_the_fast_path(name, data):
+    from cnnbook import reference as R
+
+    cfg = data.draw(unshared_configs(tiled=name == "conv2d_tiled"))
+    rng, x, w, b = _arrays(cfg, False)
+    assert_close(getattr(R, name)(x, w, b, **_kwargs(cfg)), getattr(F, name)(x, w, b, **_kwargs(cfg)), cfg["dtype"])
+    g = randn(rng, (x.shape[0], cfg["c_out"], *cfg["out"]), cfg["dtype"])
+    ref = getattr(R, name + "_backward")(g, x, w, **_kwargs(cfg))
+    fast = getattr(F, name + "_backward")(g, x, w, **_kwargs(cfg))
+    for r, f, what in zip(ref, fast, ("gi", "gw", "gb")):
+        assert_close(r, f, cfg["dtype"], what)
