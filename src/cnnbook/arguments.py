@@ -13,7 +13,10 @@ in the same form.
 * :class:`PoolArgs` (:func:`pool_args`): max_pool2d, avg_pool2d;
 * :class:`LinearArgs` (:func:`linear_args`), :class:`ActivationArgs` (:func:`activation_args`),
   :class:`CrossEntropyArgs` (:func:`cross_entropy_args`);
-* :class:`UnfoldArgs` (:func:`unfold_args`): the window arguments of im2col and col2im.
+* :class:`UnfoldArgs` (:func:`unfold_args`): the window arguments of im2col and col2im;
+* chapter 9's family: :class:`FoldArgs` (:func:`unfold_array_args`, :func:`fold_args`): unfold and fold;
+  :class:`Conv3dArgs` (:func:`conv3d_args`): conv3d; :class:`UnsharedArgs` (:func:`unshared_args`): the
+  unshared (locally connected) and the tiled convolution.
 
 A record built with ``grad_output`` (the backward functions) checks that it has the forward output's
 shape. Every array of a record is already converted to the record's ``dtype``: float64 if any array
@@ -40,6 +43,9 @@ __all__ = [
     "ActivationArgs", "activation_args",
     "CrossEntropyArgs", "cross_entropy_args",
     "UnfoldArgs", "unfold_args",
+    "FoldArgs", "unfold_array_args", "fold_args",
+    "Conv3dArgs", "conv3d_args",
+    "UnsharedArgs", "unshared_args",
 ]
 
 FLOAT_TYPES = (np.float32, np.float64)
@@ -542,3 +548,317 @@ def unfold_args(kernel_size: IntOrTuple, stride: IntOrTuple = 1, padding: int | 
                       stride=positive_tuple(stride, "stride", 2),
                       padding=padding_sides(padding),
                       dilation=positive_tuple(dilation, "dilation", 2))
+
+
+# ==================================================================================================
+# the convolution family of chapter 9: unfold/fold, 3-D convolution, unshared and tiled convolution
+# ==================================================================================================
+@dataclass(frozen=True, eq=False)
+class FoldArgs:
+    """The checked arguments of ``unfold``, ``fold`` and their backward functions (torch's rules).
+
+    Attributes
+    ----------
+    input : ndarray
+        ``unfold``: the image batch (N, C, H, W); ``fold``: the columns (N, C k_h k_w, L).
+        An unbatched input gets a batch axis of 1 (:meth:`finish` drops it again).
+    grad_output : ndarray or None
+        The backward functions' ``G``: the shape of the forward result, with the batch axis.
+    window : UnfoldArgs
+        kernel_size, stride, dilation (int, int) and padding (top, bottom, left, right), as
+        :func:`cnnbook.im2col` takes them.
+    channels : int
+        C, the channels of the image.
+    size : (H, W)
+        The image: ``unfold``'s input, ``fold``'s ``output_size``.
+    blocks : (H_out, W_out)
+        The window positions on the image, ``L = H_out W_out`` (:func:`cnnbook.shapes.conv_output_size`).
+    unbatched : bool
+    dtype : float32 or float64, the dtype of ``input`` and ``grad_output``
+    """
+
+    input: np.ndarray
+    grad_output: np.ndarray | None
+    window: UnfoldArgs
+    channels: int
+    size: tuple[int, int]
+    blocks: tuple[int, int]
+    unbatched: bool
+    dtype: np.dtype
+
+    @property
+    def image_shape(self) -> tuple[int, int, int, int]:
+        """(N, C, H, W), the shape of the batched image."""
+        return (self.input.shape[0], self.channels, *self.size)
+
+    @property
+    def columns_shape(self) -> tuple[int, int, int]:
+        """(N, C k_h k_w, L), the shape of the batched columns."""
+        kh, kw = self.window.kernel_size
+        return (self.input.shape[0], self.channels * kh * kw, self.blocks[0] * self.blocks[1])
+
+    def finish(self, y: np.ndarray) -> np.ndarray:
+        """A batched result in the caller's layout (no batch axis for an unbatched input)."""
+        return y[0] if self.unbatched else y
+
+
+def _fold_window(kernel_size: IntOrTuple, dilation: IntOrTuple, padding: IntOrTuple,
+                 stride: IntOrTuple) -> UnfoldArgs:
+    """torch's window arguments of unfold/fold: ints or pairs; the padding is the same on both sides."""
+    ph, pw = nonnegative_tuple(padding, "padding", 2)
+    return UnfoldArgs(kernel_size=positive_tuple(kernel_size, "kernel_size", 2),
+                      stride=positive_tuple(stride, "stride", 2),
+                      padding=(ph, ph, pw, pw),
+                      dilation=positive_tuple(dilation, "dilation", 2))
+
+
+def _blocks(window: UnfoldArgs, size: tuple[int, int], what: str) -> tuple[int, int]:
+    try:
+        return window.out_size(size)
+    except ValueError as error:
+        raise ValueError(f"{error} ({what} of spatial size {tuple(size)})") from None
+
+
+def _fold_record(x: np.ndarray, grad_output: ArrayLike | None, want: tuple[int, ...], unbatched: bool,
+                 of: str, **fields) -> FoldArgs:
+    g = None
+    if grad_output is not None:
+        g = check_grad_output(grad_output, want[1:] if unbatched else want, of).reshape(want)
+    dtype, (x, g) = _dtype_of(x, g)
+    return FoldArgs(input=x, grad_output=g, unbatched=unbatched, dtype=dtype, **fields)
+
+
+def unfold_array_args(input: ArrayLike, kernel_size: IntOrTuple, dilation: IntOrTuple = 1,
+                      padding: IntOrTuple = 0, stride: IntOrTuple = 1, *,
+                      grad_output: ArrayLike | None = None) -> FoldArgs:
+    """Check the arguments of ``unfold`` (and, with ``grad_output``, of ``unfold_backward``).
+
+    ``input`` is (N, C, H, W) or (C, H, W); the result (N, C k_h k_w, L) has one column per window
+    position. (:func:`unfold_args` checks the window arguments alone, for :func:`cnnbook.im2col`.)
+    """
+    x = as_float_array(input, "input", ndim=(3, 4), layout="(N, C, H, W) or (C, H, W)")
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x[None]
+    window = _fold_window(kernel_size, dilation, padding, stride)
+    size = x.shape[2:]
+    blocks = _blocks(window, size, "input")
+    kh, kw = window.kernel_size
+    want = (x.shape[0], x.shape[1] * kh * kw, blocks[0] * blocks[1])
+    return _fold_record(x, grad_output, want, unbatched, "unfold output", window=window,
+                        channels=x.shape[1], size=size, blocks=blocks)
+
+
+def fold_args(input: ArrayLike, output_size: IntOrTuple, kernel_size: IntOrTuple, dilation: IntOrTuple = 1,
+              padding: IntOrTuple = 0, stride: IntOrTuple = 1, *,
+              grad_output: ArrayLike | None = None) -> FoldArgs:
+    """Check the arguments of ``fold`` (and, with ``grad_output``, of ``fold_backward``).
+
+    ``input`` is (N, C k_h k_w, L) or (C k_h k_w, L): its second-last axis must be a multiple of
+    ``k_h k_w`` and its last must be the number of window positions on ``output_size``.
+    """
+    x = as_float_array(input, "input", ndim=(2, 3), layout="(N, C*k_h*k_w, L) or (C*k_h*k_w, L)")
+    unbatched = x.ndim == 2
+    if unbatched:
+        x = x[None]
+    window = _fold_window(kernel_size, dilation, padding, stride)
+    size = check_at_least(int_tuple(output_size, "output_size", 2), "output_size", 1)
+    kh, kw = window.kernel_size
+    rows, length = x.shape[1:]
+    if rows % (kh * kw):
+        raise ValueError(f"input's dimension {x.ndim - 2 - unbatched} must be divisible by the product of "
+                         f"kernel_size {kh} * {kw} = {kh * kw}, got {rows}")
+    blocks = _blocks(window, size, "output_size")
+    if blocks[0] * blocks[1] != length:
+        raise ValueError(f"input's last dimension must be the number of sliding blocks H_out * W_out = "
+                         f"{blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]} for output_size {size}, "
+                         f"got {length}")
+    want = (x.shape[0], rows // (kh * kw), *size)
+    return _fold_record(x, grad_output, want, unbatched, "fold output", window=window,
+                        channels=rows // (kh * kw), size=size, blocks=blocks)
+
+
+@dataclass(frozen=True, eq=False)
+class Conv3dArgs:
+    """The checked arguments of ``conv3d`` / ``conv3d_backward`` (torch's rules), per axis (depth,
+    height, width).
+
+    Attributes
+    ----------
+    input : ndarray (N, C_in, D, H, W) (an unbatched input gets a batch axis of 1)
+    weight : ndarray (C_out, C_in / groups, k_d, k_h, k_w)
+    bias : ndarray (C_out,) or None
+    grad_output : ndarray (N, C_out, D_out, H_out, W_out) or None
+    stride, dilation : (int, int, int)
+    padding : ((before, after), (before, after), (before, after)), ``'same'``/``'valid'`` resolved
+    leftover : (int, int, int)
+        The cells of the padded input after the last window (:func:`cnnbook.shapes.conv_leftover`).
+    groups, out_channels : int
+    out_size : (D_out, H_out, W_out)
+    unbatched : bool
+    dtype : float32 or float64, the dtype of every array above
+    """
+
+    input: np.ndarray
+    weight: np.ndarray
+    bias: np.ndarray | None
+    grad_output: np.ndarray | None
+    stride: tuple[int, int, int]
+    padding: tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
+    dilation: tuple[int, int, int]
+    leftover: tuple[int, int, int]
+    groups: int
+    out_channels: int
+    out_size: tuple[int, int, int]
+    unbatched: bool
+    dtype: np.dtype
+
+    def finish(self, y: np.ndarray) -> np.ndarray:
+        """A batched result in the caller's layout (no batch axis for an unbatched input)."""
+        return y[0] if self.unbatched else y
+
+
+def _resolved_padding(padding: Padding, stride: tuple[int, ...], kernel: tuple[int, ...],
+                      dilation: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """``(before, after)`` per axis from an int, a tuple, ``'valid'`` or ``'same'`` (stride 1 only)."""
+    n = len(kernel)
+    spec = conv_padding(padding, stride, n)
+    if spec == "same":
+        return tuple(shapes.same_padding(kernel, dilation))
+    p = (0,) * n if spec == "valid" else spec
+    return tuple((q, q) for q in p)
+
+
+def conv3d_args(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
+                padding: Padding = 0, dilation: IntOrTuple = 1, groups: int = 1, *,
+                grad_output: ArrayLike | None = None) -> Conv3dArgs:
+    """Check the arguments of ``conv3d`` (and, with ``grad_output``, of ``conv3d_backward``).
+
+    ``weight`` is (C_out, C_in / groups, k_d, k_h, k_w); the output size per axis is
+    :func:`cnnbook.shapes.conv_output_size`.
+    """
+    x = as_float_array(input, "input", ndim=(4, 5), layout="(N, C, D, H, W) or (C, D, H, W)")
+    w = as_float_array(weight, "weight", ndim=5, layout="(C_out, C_in/groups, k_d, k_h, k_w)")
+    original = (x.shape, w.shape)
+    unbatched = x.ndim == 4
+    if unbatched:
+        x = x[None]
+    if min(w.shape[2:]) < 1:
+        raise ValueError(f"weight must have a non-empty kernel, got weight of shape {w.shape}")
+    s = positive_tuple(stride, "stride", 3)
+    d = positive_tuple(dilation, "dilation", 3)
+    c_in, c_out, kernel = x.shape[1], w.shape[0], w.shape[2:]
+    groups = check_groups(groups, c_in, c_out)
+    if c_in != w.shape[1] * groups:
+        raise ValueError(f"channel mismatch: input has {c_in} channels but weight.shape[1] * groups = "
+                         f"{w.shape[1]} * {groups} = {w.shape[1] * groups}")
+    pads = _resolved_padding(padding, s, kernel, d)
+    try:
+        out = shapes.conv_output_size(x.shape[2:], kernel, s, pads, d)
+        leftover = shapes.conv_leftover(x.shape[2:], kernel, s, pads, d)
+    except ValueError as error:
+        raise ValueError(f"{error}{_size_context(*original)}") from None
+    g = None
+    if grad_output is not None:
+        want = (x.shape[0], c_out, *out)
+        g = check_grad_output(grad_output, want[1:] if unbatched else want, "output").reshape(want)
+    dtype, (x, w, b, g) = _dtype_of(x, w, _conv_bias(bias, c_out), g)
+    return Conv3dArgs(input=x, weight=w, bias=b, grad_output=g, stride=s, padding=pads, dilation=d,
+                      leftover=leftover, groups=groups, out_channels=c_out, out_size=out,
+                      unbatched=unbatched, dtype=dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class UnsharedArgs:
+    """The checked arguments of the unshared (locally connected) and the tiled convolution.
+
+    Output position ``(i, j)`` uses weight set ``(i mod t_h, j mod t_w)``: the unshared convolution
+    has one set per position (``tiles == out_size``), the tiled one ``t_h x t_w`` sets cycled over the
+    positions, and ``tiles == (1, 1)`` is the ordinary convolution.
+
+    Attributes
+    ----------
+    input : ndarray (N, C_in, H, W) (an unbatched input gets a batch axis of 1)
+    weight : ndarray (C_out, t_h, t_w, C_in, k_h, k_w)
+    bias : ndarray (C_out, t_h, t_w) or None
+    grad_output : ndarray (N, C_out, H_out, W_out) or None
+    stride, dilation : (int, int)
+    padding : (top, bottom, left, right), ``'same'``/``'valid'`` resolved
+    tiles : (t_h, t_w)
+    out_channels : int
+    out_size : (H_out, W_out)
+    unbatched : bool
+    dtype : float32 or float64, the dtype of every array above
+    """
+
+    input: np.ndarray
+    weight: np.ndarray
+    bias: np.ndarray | None
+    grad_output: np.ndarray | None
+    stride: tuple[int, int]
+    padding: tuple[int, int, int, int]
+    dilation: tuple[int, int]
+    tiles: tuple[int, int]
+    out_channels: int
+    out_size: tuple[int, int]
+    unbatched: bool
+    dtype: np.dtype
+
+    @property
+    def kernel_size(self) -> tuple[int, int]:
+        return self.weight.shape[4:]
+
+    def finish(self, y: np.ndarray) -> np.ndarray:
+        """A batched result in the caller's layout (no batch axis for an unbatched input)."""
+        return y[0] if self.unbatched else y
+
+
+def unshared_args(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
+                  padding: Padding = 0, dilation: IntOrTuple = 1, *, tiled: bool = False,
+                  grad_output: ArrayLike | None = None) -> UnsharedArgs:
+    """Check the arguments of ``conv2d_unshared`` (``tiled=False``) or ``conv2d_tiled`` (``tiled=True``).
+
+    ``weight`` is (C_out, t_h, t_w, C_in, k_h, k_w). Unshared: ``(t_h, t_w)`` must be the output size
+    ``(H_out, W_out)``, one weight set per output position. Tiled: ``1 <= t <= `` the output size on
+    each axis. ``bias`` is (C_out, t_h, t_w).
+    """
+    x = as_float_array(input, "input", ndim=(3, 4), layout="(N, C_in, H, W) or (C_in, H, W)")
+    sets = "t_h, t_w" if tiled else "H_out, W_out"
+    w = as_float_array(weight, "weight", ndim=6, layout=f"(C_out, {sets}, C_in, k_h, k_w)")
+    original = (x.shape, w.shape)
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x[None]
+    if min(w.shape) < 1:
+        raise ValueError(f"weight must not have an empty axis, got weight of shape {w.shape}")
+    c_in, c_out, kernel, tiles = x.shape[1], w.shape[0], w.shape[4:], w.shape[1:3]
+    if w.shape[3] != c_in:
+        raise ValueError(f"channel mismatch: input has {c_in} channels but weight.shape[3] = {w.shape[3]} "
+                         f"(weight is (C_out, {sets}, C_in, k_h, k_w))")
+    s = positive_tuple(stride, "stride", 2)
+    d = positive_tuple(dilation, "dilation", 2)
+    pads = _resolved_padding(padding, s, kernel, d)
+    try:
+        out = shapes.conv_output_size(x.shape[2:], kernel, s, pads, d)
+    except ValueError as error:
+        raise ValueError(f"{error}{_size_context(*original)}") from None
+    if not tiled and tiles != out:
+        raise ValueError(f"weight must have one weight set per output position: weight.shape[1:3] must be "
+                         f"the output size (H_out, W_out) = {out}, got {tiles} (weight of shape {w.shape}, "
+                         f"input of shape {original[0]})")
+    if tiled and (tiles[0] > out[0] or tiles[1] > out[1]):
+        raise ValueError(f"the tile size (t_h, t_w) = weight.shape[1:3] = {tiles} must not exceed the output "
+                         f"size (H_out, W_out) = {out}: some weight sets would never be used")
+    b = None
+    if bias is not None:
+        b = as_float_array(bias, "bias", ndim=3, layout=f"(C_out, {sets})")
+        if b.shape != (c_out, *tiles):
+            raise ValueError(f"bias must have shape (C_out, {sets}) = {(c_out, *tiles)}, got {b.shape}")
+    g = None
+    if grad_output is not None:
+        want = (x.shape[0], c_out, *out)
+        g = check_grad_output(grad_output, want[1:] if unbatched else want, "output").reshape(want)
+    dtype, (x, w, b, g) = _dtype_of(x, w, b, g)
+    return UnsharedArgs(input=x, weight=w, bias=b, grad_output=g, stride=s,
+                        padding=(*pads[0], *pads[1]), dilation=d, tiles=tiles, out_channels=c_out,
+                        out_size=out, unbatched=unbatched, dtype=dtype)

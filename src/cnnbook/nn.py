@@ -23,10 +23,12 @@ from numpy.typing import ArrayLike
 
 from . import functional as F
 from .arguments import IntOrTuple, Padding, conv_padding, positive_tuple
+from .shapes import conv_output_size
 
 __all__ = [
     "Parameter", "Module", "Conv2d", "MaxPool2d", "AvgPool2d", "Linear", "ReLU", "Sigmoid",
     "Flatten", "Sequential",
+    "TiledConv2d", "LocallyConnected2d",
 ]
 
 
@@ -432,3 +434,93 @@ class Sequential(Module):
         for layer in reversed(self._modules.values()):
             grad_output = layer.backward(grad_output)
         return grad_output
+
+
+# --------------------------------------------------------------------------------------------------
+# chapter 9: layers that share their kernels less (tiled) or not at all (locally connected)
+# --------------------------------------------------------------------------------------------------
+class TiledConv2d(Module):
+    """Tiled convolution layer: ``t_h x t_w`` kernels cycled over the output positions
+    (:func:`cnnbook.functional.conv2d_tiled`); torch has no such layer, the arguments follow ``Conv2d``.
+
+    ``weight`` is ``(C_out, t_h, t_w, C_in, k_h, k_w)`` and ``bias`` ``(C_out, t_h, t_w)`` (state_dict keys
+    ``weight`` and ``bias``); output position ``(i, j)`` uses kernel ``(i mod t_h, j mod t_w)``.
+    Initialised like ``Conv2d``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` with ``fan_in = C_in k_h k_w``.
+    """
+
+    _forward = staticmethod(F.conv2d_tiled)
+    _backward = staticmethod(F.conv2d_tiled_backward)
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple, tile_size: IntOrTuple,
+                 stride: IntOrTuple = 1, padding: Padding = 0, dilation: IntOrTuple = 1, bias: bool = True, *,
+                 dtype: object = np.float32, rng: int | np.random.Generator | None = None) -> None:
+        super().__init__()
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if isinstance(v, bool) or not isinstance(v, Integral) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = positive_tuple(kernel_size, "kernel_size", 2)
+        self.tile_size = positive_tuple(tile_size, "tile_size", 2)
+        self.stride = positive_tuple(stride, "stride", 2)
+        self.dilation = positive_tuple(dilation, "dilation", 2)
+        self.padding = conv_padding(padding, self.stride, 2)
+        dt, gen = _as_float_dtype(dtype), _as_rng(rng)
+        bound = 1.0 / math.sqrt(self.in_channels * self.kernel_size[0] * self.kernel_size[1])
+        sets = (self.out_channels, *self.tile_size)
+        self.weight = Parameter(_uniform(gen, bound, (*sets, self.in_channels, *self.kernel_size), dt))
+        self.bias = Parameter(_uniform(gen, bound, sets, dt)) if bias else None
+        self._parameters["weight"] = self.weight
+        self._parameters["bias"] = self.bias
+        self.saved_input: np.ndarray | None = None
+
+    def _conv_args(self) -> dict:
+        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.saved_input = x
+        b = None if self.bias is None else self.bias.data
+        return self._forward(x, self.weight.data, b, **self._conv_args())
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Return ``dL/dx``; add ``dL/dW`` and ``dL/db`` into the parameters' ``.grad``."""
+        grad_input, grad_weight, grad_bias = self._backward(grad_output, self.saved_input, self.weight.data,
+                                                            **self._conv_args())
+        self.weight.accumulate(grad_weight)
+        if self.bias is not None:
+            self.bias.accumulate(grad_bias)
+        return grad_input
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"tile_size={self.tile_size}, stride={self.stride}")
+        if self.padding != (0, 0):
+            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        return s + (", bias=False" if self.bias is None else "")
+
+
+class LocallyConnected2d(TiledConv2d):
+    """Locally connected (unshared convolution) layer: a kernel of its own at every output position
+    (:func:`cnnbook.functional.conv2d_unshared`); torch has no such layer (Keras calls it
+    ``LocallyConnected2D``), the arguments follow ``Conv2d`` plus the ``input_size`` it is made for.
+
+    ``weight`` is ``(C_out, H_out, W_out, C_in, k_h, k_w)`` and ``bias`` ``(C_out, H_out, W_out)``, with
+    ``(H_out, W_out)`` the output size on an ``input_size`` image (:func:`cnnbook.shapes.conv_output_size`).
+    """
+
+    _forward = staticmethod(F.conv2d_unshared)
+    _backward = staticmethod(F.conv2d_unshared_backward)
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple, input_size: IntOrTuple,
+                 stride: IntOrTuple = 1, padding: Padding = 0, dilation: IntOrTuple = 1, bias: bool = True, *,
+                 dtype: object = np.float32, rng: int | np.random.Generator | None = None) -> None:
+        size = positive_tuple(input_size, "input_size", 2)
+        k, s = positive_tuple(kernel_size, "kernel_size", 2), positive_tuple(stride, "stride", 2)
+        d, p = positive_tuple(dilation, "dilation", 2), conv_padding(padding, s, 2)
+        out = size if p == "same" else conv_output_size(size, k, s, (0, 0) if p == "valid" else p, d)
+        super().__init__(in_channels, out_channels, k, out, s, padding, d, bias, dtype=dtype, rng=rng)
+        self.input_size = size
+
+    def extra_repr(self) -> str:
+        return super().extra_repr().replace("tile_size=", "input_size=" + str(self.input_size) + ", output_size=")

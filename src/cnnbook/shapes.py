@@ -19,7 +19,9 @@ e.g. ``conv_output_size_text(7, 3, dilation=2)`` is ``"H_out = ⌊(7 + 2·0 − 
 the captions the explorers show.
 
 The counts (``conv_parameters``, ``conv_multiplies``, ``linear_parameters``, ``linear_multiplies``) give
-what a layer costs: trainable numbers, and multiplications per example.
+what a layer costs: trainable numbers, and multiplications per example. A separate section counts the
+rest of the convolution family (chapter 9): depthwise separable, spatially separable, unshared (locally
+connected) and tiled layers, with the ratios of the study notes (``*_ratio``) beside the counts.
 """
 from __future__ import annotations
 
@@ -44,6 +46,16 @@ __all__ = [
     "conv_multiplies",
     "linear_parameters",
     "linear_multiplies",
+    # the convolution family (chapter 9)
+    "depthwise_separable_parameters",
+    "depthwise_separable_multiplies",
+    "depthwise_separable_ratio",
+    "spatially_separable_parameters",
+    "spatially_separable_multiplies",
+    "spatially_separable_ratio",
+    "unshared_parameters",
+    "unshared_multiplies",
+    "tiled_parameters",
 ]
 
 #: An int (every axis) or a tuple with one int per axis.
@@ -463,3 +475,119 @@ def linear_parameters(in_features: int, out_features: int, bias: bool = True) ->
 def linear_multiplies(in_features: int, out_features: int) -> int:
     """Multiplications of a fully connected layer on one example: ``in x out``."""
     return _positive_int(in_features, "in_features") * _positive_int(out_features, "out_features")
+
+
+# --------------------------------------------------------------------------------------------------
+# the convolution family (chapter 9): depthwise and spatially separable, unshared and tiled layers
+# --------------------------------------------------------------------------------------------------
+def _pair(value: IntOrTuple, name: str) -> tuple[int, int]:
+    """A 2-D size: an int is the same on both axes."""
+    values = arguments.int_tuple(value, name, 2)
+    return _positive_int(values[0], name), _positive_int(values[1], name)
+
+
+def depthwise_separable_parameters(in_channels: int, out_channels: int, kernel_size: IntOrTuple,
+                                   bias: bool = True) -> int:
+    """Trainable numbers of a depthwise separable layer: a depthwise ``k_h x k_w`` convolution
+    (``groups = C_in``: one kernel per input channel) followed by a pointwise ``1 x 1`` convolution
+    ``C_in -> C_out``.
+
+    ``P = C_in k_h k_w + C_out C_in`` (``+ C_in + C_out`` with biases), against ``C_out C_in k_h k_w``
+    (``+ C_out``) for the standard layer (:func:`conv_parameters`).
+    """
+    kernel = _pair(kernel_size, "kernel_size")
+    c_in = _positive_int(in_channels, "in_channels")
+    return (conv_parameters(c_in, c_in, kernel, groups=c_in, bias=bias)
+            + conv_parameters(c_in, out_channels, (1, 1), bias=bias))
+
+
+def depthwise_separable_multiplies(in_channels: int, out_channels: int, kernel_size: IntOrTuple,
+                                   output_size: IntOrTuple) -> int:
+    """Multiplications of a depthwise separable layer on one example.
+
+    ``M = H_out W_out C_in k_h k_w + H_out W_out C_in C_out`` (depthwise, then pointwise on the
+    ``H_out x W_out`` map). Divided by the standard layer's ``H_out W_out C_out C_in k_h k_w``: the notes'
+    ``1/N_c + 1/h^2`` (:func:`depthwise_separable_ratio`), whatever ``C_in`` and the image size.
+    """
+    kernel, out = _pair(kernel_size, "kernel_size"), _pair(output_size, "output_size")
+    c_in = _positive_int(in_channels, "in_channels")
+    return (conv_multiplies(c_in, c_in, kernel, out, groups=c_in)
+            + conv_multiplies(c_in, out_channels, (1, 1), out))
+
+
+def depthwise_separable_ratio(out_channels: int, kernel_size: IntOrTuple) -> float:
+    """The study notes' cost ratio of a depthwise separable layer to a standard one:
+    ``1/C_out + 1/(k_h k_w)`` (their ``1/N_c + 1/h^2`` for ``N_c`` output channels and an ``h x h`` kernel)."""
+    kh, kw = _pair(kernel_size, "kernel_size")
+    return 1.0 / _positive_int(out_channels, "out_channels") + 1.0 / (kh * kw)
+
+
+def spatially_separable_parameters(in_channels: int, out_channels: int, kernel_size: IntOrTuple,
+                                   groups: int = 1, bias: bool = True) -> int:
+    """Trainable numbers of a layer whose every kernel is separable, ``W[o, c] = a_oc b_oc^T`` (a column
+    of ``k_h`` times a row of ``k_w``): ``P = C_out (C_in / g) (k_h + k_w)`` (``+ C_out`` with a bias)."""
+    kh, kw = _pair(kernel_size, "kernel_size")
+    c_in, c_out = _positive_int(in_channels, "in_channels"), _positive_int(out_channels, "out_channels")
+    g = arguments.check_groups(groups, c_in, c_out)
+    return c_out * (c_in // g) * (kh + kw) + (c_out if bias else 0)
+
+
+def spatially_separable_multiplies(in_channels: int, out_channels: int, kernel_size: IntOrTuple,
+                                   input_size: IntOrTuple, stride: IntOrTuple = 1, padding: IntOrTuple = 0,
+                                   groups: int = 1) -> int:
+    """Multiplications of a layer of separable kernels on one example, computed as two 1-D passes.
+
+    For each pair (o, c): the column ``a_oc`` (``k_h x 1``, stride ``(s_h, 1)``) over the padded input gives
+    an ``H_out x W_p`` map (``W_p = W + 2 p_w``), then the row ``b_oc`` (``1 x k_w``, stride ``(1, s_w)``)
+    gives ``H_out x W_out``:
+
+        ``M = C_out (C_in / g) (H_out W_p k_h + H_out W_out k_w)``.
+
+    For one channel, an ``N x N`` image, an ``m x m`` kernel and no padding this is the notes'
+    ``(N - m + 1) N m + (N - m + 1)^2 m``; divided by the direct ``(N - m + 1)^2 m^2``, see
+    :func:`spatially_separable_ratio`.
+    """
+    kh, kw = _pair(kernel_size, "kernel_size")
+    (h, w), (sh, sw) = _pair(input_size, "input_size"), _pair(stride, "stride")
+    ph, pw = arguments.nonnegative_tuple(padding, "padding", 2)
+    c_in, c_out = _positive_int(in_channels, "in_channels"), _positive_int(out_channels, "out_channels")
+    g = arguments.check_groups(groups, c_in, c_out)
+    ho, wo = conv_output_size((h, w), (kh, kw), (sh, sw), (ph, pw))
+    return c_out * (c_in // g) * (ho * (w + 2 * pw) * kh + ho * wo * kw)
+
+
+def spatially_separable_ratio(kernel_size: int, size: int) -> float:
+    """The study notes' cost ratio of a separable ``m x m`` kernel (two 1-D passes) to the direct one on
+    an ``N x N`` image without padding: ``1/m + 1/(m (1 - (m - 1)/N))``, which tends to ``2/m`` when
+    ``N >> m``."""
+    m, n = _positive_int(kernel_size, "kernel_size"), _positive_int(size, "size")
+    if m > n:
+        raise ValueError(f"kernel_size ({m}) must not exceed the image size ({n})")
+    return 1.0 / m + 1.0 / (m * (1.0 - (m - 1) / n))
+
+
+def unshared_parameters(in_channels: int, out_channels: int, kernel_size: IntOrTuple, output_size: IntOrTuple,
+                        bias: bool = True) -> int:
+    """Trainable numbers of an unshared (locally connected) layer, one kernel and bias per output position:
+    ``P = C_out H_out W_out (C_in k_h k_w + 1)`` (without the ``+ 1`` when there is no bias),
+    ``H_out W_out`` times the convolution's."""
+    out = _pair(output_size, "output_size")
+    return tiled_parameters(in_channels, out_channels, kernel_size, out, bias)
+
+
+def unshared_multiplies(in_channels: int, out_channels: int, kernel_size: IntOrTuple,
+                        output_size: IntOrTuple) -> int:
+    """Multiplications of an unshared (or tiled) layer on one example: the convolution's
+    ``H_out W_out C_out C_in k_h k_w`` (:func:`conv_multiplies`): not sharing the kernels changes what is
+    stored, not what is computed."""
+    return conv_multiplies(in_channels, out_channels, _pair(kernel_size, "kernel_size"),
+                           _pair(output_size, "output_size"))
+
+
+def tiled_parameters(in_channels: int, out_channels: int, kernel_size: IntOrTuple, tile_size: IntOrTuple,
+                     bias: bool = True) -> int:
+    """Trainable numbers of a tiled convolution with ``t_h x t_w`` kernel sets cycled over the positions:
+    ``P = C_out t_h t_w (C_in k_h k_w + 1)`` (``t = 1``: the convolution; ``t = (H_out, W_out)``: unshared)."""
+    (kh, kw), (th, tw) = _pair(kernel_size, "kernel_size"), _pair(tile_size, "tile_size")
+    c_in, c_out = _positive_int(in_channels, "in_channels"), _positive_int(out_channels, "out_channels")
+    return c_out * th * tw * (c_in * kh * kw + (1 if bias else 0))

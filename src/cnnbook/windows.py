@@ -8,6 +8,8 @@ One helper, one axis order, used by :func:`cnnbook.im2col`, the fast convolution
 with the kernel offsets ``(u, v)`` before the output positions ``(i, j)``: the order of the rows
 ``(c, u, v)`` and columns ``(i, j)`` of im2col, so that ``windows.reshape(N, C k_h k_w, H_out W_out)``
 is im2col's matrix.
+
+:func:`sliding_windows_nd` is the same view over any number of trailing axes (3-D convolution).
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import shapes
 
-__all__ = ["sliding_windows"]
+__all__ = ["sliding_windows", "sliding_windows_nd"]
 
 
 def sliding_windows(padded: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, int] = (1, 1),
@@ -38,5 +40,32 @@ def sliding_windows(padded: np.ndarray, kernel_size: tuple[int, int], stride: tu
         padded,
         shape=(*padded.shape[:-2], kh, kw, ho, wo),
         strides=(*lead, row * dh, col * dw, row * sh, col * sw),
+        writeable=False,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# any number of spatial axes (3-D convolution)
+# --------------------------------------------------------------------------------------------------
+def sliding_windows_nd(padded: np.ndarray, kernel_size: tuple[int, ...], stride: tuple[int, ...],
+                       dilation: tuple[int, ...], out_size: tuple[int, ...] | None = None) -> np.ndarray:
+    """Read-only view of the windows over the last ``m = len(kernel_size)`` axes of a padded array.
+
+    Shape ``(..., k_1, ..., k_m, n_1, ..., n_m)`` with
+    ``view[..., u_1, ..., u_m, i_1, ..., i_m] = padded[..., i_1 s_1 + u_1 d_1, ..., i_m s_m + u_m d_m]``:
+    :func:`sliding_windows` for ``m = 2``. ``out_size`` keeps the first windows on each axis; by default
+    every window that fits.
+    """
+    m = len(kernel_size)
+    fits = shapes.conv_output_size(padded.shape[-m:], tuple(kernel_size), tuple(stride), 0, tuple(dilation))
+    out = fits if out_size is None else tuple(out_size)
+    if any(o > f for o, f in zip(out, fits)):
+        raise ValueError(f"out_size: {out} windows do not fit in the padded shape {padded.shape[-m:]}, "
+                         f"at most {fits}")
+    lead, axes = padded.strides[:-m], padded.strides[-m:]
+    return as_strided(
+        padded,
+        shape=(*padded.shape[:-m], *kernel_size, *out),
+        strides=(*lead, *(a * d for a, d in zip(axes, dilation)), *(a * s for a, s in zip(axes, stride))),
         writeable=False,
     )

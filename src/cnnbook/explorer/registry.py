@@ -102,4 +102,6 @@ BOOK: tuple[BookExplorer, ...] = (
     BookExplorer("06_pooling", "cnnbook.explorers.pooling:pooling_explorer"),
     BookExplorer("07_transposed_dilated", "cnnbook.explorers.transposed:transposed_dilated"),
     BookExplorer("08_lenet", "cnnbook.explorers.lenet:lenet_explorer"),
+    # chapter 9
+    BookExplorer("09_fast_convolution", "cnnbook.explorers.costs:family_costs"),
 )

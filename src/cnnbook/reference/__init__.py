@@ -1,7 +1,8 @@
 """Loop implementations that mirror the formulas line by line (slow; for reading and for testing the
 vectorised versions in :mod:`cnnbook.functional`).
 
-The same modules as :mod:`cnnbook.functional`, file for file (conv, pooling, linear, activation, loss),
+The same modules as :mod:`cnnbook.functional`, file for file (conv, pooling, linear, activation, loss;
+fold, conv3d, fft, unshared),
 with the same functions, arguments and results.
 """
 # The same imports as cnnbook/functional/__init__.py on purpose: the two trees export the same names
@@ -11,6 +12,11 @@ from .conv import conv1d, conv1d_backward, conv2d, conv2d_backward, conv_transpo
 from .linear import linear, linear_backward
 from .loss import cross_entropy, cross_entropy_backward
 from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
+# chapter 9: the convolution family
+from .conv3d import conv3d, conv3d_backward
+from .fft import fft_conv2d
+from .fold import fold, fold_backward, unfold, unfold_backward
+from .unshared import conv2d_tiled, conv2d_tiled_backward, conv2d_unshared, conv2d_unshared_backward
 
 __all__ = [
     "conv1d", "conv1d_backward", "conv2d", "conv2d_backward", "conv_transpose2d", "conv_transpose2d_backward",
@@ -18,4 +24,6 @@ __all__ = [
     "linear", "linear_backward",
     "relu", "relu_backward", "sigmoid", "sigmoid_backward", "log_softmax", "log_softmax_backward",
     "cross_entropy", "cross_entropy_backward",
+    "unfold", "unfold_backward", "fold", "fold_backward", "conv3d", "conv3d_backward", "fft_conv2d",
+    "conv2d_unshared", "conv2d_unshared_backward", "conv2d_tiled", "conv2d_tiled_backward",
 ]
