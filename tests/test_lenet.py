@@ -124,6 +124,8 @@ def test_trained_lenet_is_the_recipe_spelled_out():
                momentum=r["momentum"], gamma=r["gamma"], seed=r["seed"], progress=False)
     cached, cached_hist = trained_lenet(epochs=1)
     assert trained_lenet(epochs=1)[0] is cached                      # computed once per process
+    assert trained_lenet(1)[0] is cached                              # however the epochs are given
+    assert trained_lenet()[0] is trained_lenet(None)[0] is trained_lenet(LENET_RECIPE["epochs"])[0]
     np.testing.assert_array_equal(cached_hist.loss, hist.loss)
     for name, w in model.state_dict().items():
         np.testing.assert_array_equal(cached.state_dict()[name], w, err_msg=name)

