@@ -5,7 +5,8 @@ Times, in one process and with the same number of threads on both sides:
 - ``cnnbook.functional.conv2d`` forward, and ``conv2d_backward`` (grad_input, grad_weight, grad_bias),
   against ``torch.nn.functional.conv2d`` forward and its autograd backward, over a fixed suite;
 - ``max_pool2d`` / ``avg_pool2d`` forward + backward;
-- one training epoch of the chapter-8 LeNet (``cnnbook.models.LENET_RECIPE``) on the digits,
+- one training epoch of the chapter-8 LeNet (``cnnbook.models.LENET_RECIPE``) on its digits
+  (``cnnbook.data.load_handwritten_digits``),
   against the same network in torch on the same minibatches.
 
 It prints each time, each ratio (cnnbook / torch; below 1 means cnnbook is faster) and the geometric
@@ -28,7 +29,7 @@ from threadpoolctl import threadpool_limits
 
 import cnnbook.functional as F
 from cnnbook.check import torch_lenet5
-from cnnbook.data import load_digits28
+from cnnbook.data import load_handwritten_digits
 from cnnbook.models import LENET_RECIPE, lenet5
 from cnnbook.timing import best_time, blas_threads, geometric_mean as geomean
 from cnnbook.training import SGD, batch_indices, train_step
@@ -119,7 +120,7 @@ def bench_pool(repeat: int, rng) -> list[float]:
 
 def bench_epoch(repeat: int) -> float:
     r = LENET_RECIPE
-    x, y, _, _ = load_digits28()
+    x, y, _, _ = load_handwritten_digits()
     batches = [idx for _, idx in batch_indices(len(x), r["batch_size"], epochs=1, seed=r["seed"])]
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     print(f"\none LeNet training epoch ({r['activation']} + {r['pool']} pooling, {len(x)} images, "

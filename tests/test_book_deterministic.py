@@ -3,8 +3,8 @@ the same text and draws the same figures (byte for byte) as the build that `make
 build's side is the executed notebook the website offers for download (`_build/html/_sources/book/`),
 so this also checks that download: every output once, as on the page.
 
-Chapter 8 is left out here: it prints wall-clock timings (its training time and the efficiency table),
-which differ from run to run by nature, and re-running its training would add a minute and a half. Its
+Chapter 8 is left out here: it prints a wall-clock timing (its training time), which differs from run
+to run by nature, and re-running its training would add half a minute or more. Its
 trained weights are checked across processes anyway: the website's LeNet explorer carries checksums of
 the activations computed at build time, and tests/test_site.py recomputes them in the test process.
 Chapter 9 is left out for the same reason: it times every method it shows, live (its counts, trainings

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from cnnbook.check import torch_twin_of_lenet
-from cnnbook.data import load_digits28
+from cnnbook.data import load_handwritten_digits
 from cnnbook.explorers.lenet import STAGES, lenet_explorer
 from cnnbook.models import LENET_RECIPE, trained_lenet
 
@@ -33,7 +33,7 @@ def quick():
 def test_every_setting_equals_torch(quick):
     ex, model = quick
     twin = torch_twin(model)
-    _, _, x_test, y_test = load_digits28()
+    _, _, x_test, y_test = load_handwritten_digits()
     last = {name: index for name, _, index in STAGES}
     settings = list(ex.settings())
     assert len(settings) == len(ex.controls[0].values) * 5
@@ -59,7 +59,7 @@ def test_every_setting_equals_torch(quick):
 def test_examples_are_one_per_class_then_misread_digits(quick):
     ex, model = quick
     twin = torch_twin(model)
-    _, _, x_test, y_test = load_digits28()
+    _, _, x_test, y_test = load_handwritten_digits()
     values = ex.controls[0].values
     assert [int(y_test[k]) for k in values[:10]] == list(range(10))
     assert all(int(np.flatnonzero(y_test == c)[0]) == values[c] for c in range(10))

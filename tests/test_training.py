@@ -124,6 +124,33 @@ def test_fit_replays_in_torch_with_batch_indices(rng):
     np.testing.assert_allclose(model.weight.data, twin.weight.detach().numpy(), atol=1e-12)
 
 
+def test_fit_gamma_is_torch_exponential_lr(rng):
+    """gamma: epoch e trains with lr * gamma**e, as torch's ExponentialLR stepped after every epoch."""
+    x, y = blobs(rng, n=50)
+    model = nn.Linear(2, 3, dtype=np.float64, rng=2)
+    twin = torch.nn.Linear(2, 3).double()
+    twin.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
+    hist = fit(model, x, y, epochs=3, batch_size=16, lr=0.4, momentum=0.9, seed=1, gamma=0.5,
+               progress=False)
+    topt = torch.optim.SGD(twin.parameters(), lr=0.4, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(topt, gamma=0.5)
+    torch_losses, last_epoch = [], 0
+    for epoch, idx in batch_indices(len(x), 16, epochs=3, seed=1):
+        if epoch != last_epoch:
+            schedule.step()
+            last_epoch = epoch
+        loss = torch.nn.functional.cross_entropy(twin(torch.from_numpy(x[idx])), torch.from_numpy(y[idx]))
+        topt.zero_grad()
+        loss.backward()
+        topt.step()
+        torch_losses.append(loss.item())
+    assert topt.param_groups[0]["lr"] == 0.1                  # 0.4 * 0.5**2 in the last epoch
+    np.testing.assert_allclose(hist.loss, torch_losses, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(model.weight.data, twin.weight.detach().numpy(), atol=1e-12)
+    with pytest.raises(ValueError, match="gamma must be > 0"):
+        fit(model, x, y, epochs=1, gamma=0.0, progress=False)
+
+
 def test_train_step_returns_loss_and_logits_before_update(rng):
     x, y = blobs(rng, n=9)
     model = nn.Linear(2, 3, dtype=np.float64, rng=0)

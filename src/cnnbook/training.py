@@ -119,7 +119,7 @@ def train_step(model: Module, optimizer: SGD, x: np.ndarray, y: np.ndarray) -> t
 
 def fit(model: Module, x: ArrayLike, y: ArrayLike, *, epochs: int, batch_size: int = 64, lr: float = 0.1,
         momentum: float = 0.0, seed: int = 0, validation: tuple[ArrayLike, ArrayLike] | None = None,
-        progress: bool = True) -> History:
+        progress: bool = True, gamma: float = 1.0) -> History:
     """Train ``model`` on ``(x, y)`` with minibatch SGD and cross-entropy.
 
     Parameters
@@ -136,6 +136,10 @@ def fit(model: Module, x: ArrayLike, y: ArrayLike, *, epochs: int, batch_size: i
     progress : bool
         Show a tqdm progress bar (``tqdm.auto``: a widget in notebooks, text in a terminal). It writes
         to stderr; pass ``False`` in scripts and book builds.
+    gamma : float
+        Learning-rate decay: epoch ``e`` (0-based) uses ``lr * gamma**e``, as
+        ``torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma)`` stepped after every epoch. The
+        default 1 keeps ``lr`` constant.
 
     Returns
     -------
@@ -147,6 +151,8 @@ def fit(model: Module, x: ArrayLike, y: ArrayLike, *, epochs: int, batch_size: i
     y = np.asarray(y)
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x and y must have the same length, got {x.shape[0]} and {y.shape[0]}")
+    if not gamma > 0:
+        raise ValueError(f"gamma must be > 0, got {gamma}")
     optimizer = SGD(params, lr=lr, momentum=momentum)
     history = History()
     n = x.shape[0]
@@ -170,6 +176,7 @@ def fit(model: Module, x: ArrayLike, y: ArrayLike, *, epochs: int, batch_size: i
                 correct = 0
                 if validation is not None:
                     history.val_accuracy.append(evaluate(model, *validation))
+                optimizer.lr *= gamma                      # ExponentialLR.step()
     finally:
         if bar is not None:
             bar.close()

@@ -344,3 +344,139 @@ def plot_overlap_1d(counts: Mapping[str, ArrayLike], title: str = "", ax: Axes |
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------------ chapters 5-8: graphs, architectures, norms
+#: A node of :func:`show_graph`: ``(x, y, text)`` in data units (the axes are scaled to fit every node).
+GraphNode = tuple[float, float, str]
+#: An edge of :func:`show_graph`: ``(source, target, text above, text below)`` (either text may be "").
+GraphEdge = tuple[str, str, str, str]
+
+
+def show_graph(nodes: Mapping[str, GraphNode], edges: Sequence[GraphEdge], title: str = "",
+               leaves: Sequence[str] = (), width: float = TEXT_WIDTH, height: float = 2.4,
+               above_colour: str = "#c0392b", below_colour: str = "#1f5fa8") -> Figure:
+    """A computational graph: named nodes at given positions, arrows between them, and two short labels
+    on every arrow (e.g. the forward value above in red and the local derivative below in blue).
+
+    Parameters
+    ----------
+    nodes : mapping name -> (x, y, text)
+        Where each node is drawn and what it says (e.g. ``"h₁ = w·x"``).
+    edges : list of (source, target, above, below)
+        An arrow from ``source`` to ``target`` with ``above`` written above its middle and ``below``
+        under it (on a slanted arrow, nearer its source).
+    leaves : list of str
+        Nodes drawn without a box (inputs and parameters); the others get a rounded box.
+    width, height : float
+        Figure size in inches.
+
+    Returns the figure.
+    """
+    fig, ax = plt.subplots(figsize=(width, height))
+    xs = [x for x, _, _ in nodes.values()]
+    ys = [y for _, y, _ in nodes.values()]
+    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
+    ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
+    ax.axis("off")
+    for source, target, above, below in edges:
+        if source not in nodes or target not in nodes:
+            raise ValueError(f"edge {source!r} -> {target!r}: both ends must be nodes")
+        (x0, y0, _), (x1, y1, _) = nodes[source], nodes[target]
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops=dict(arrowstyle="-|>", color="#555555", lw=1.0, shrinkA=17, shrinkB=17))
+        at = 0.5 if abs(y1 - y0) < 1e-9 else 0.3             # slanted arrows: labels near the source
+        xm, ym = x0 + at * (x1 - x0), y0 + at * (y1 - y0)
+        if above:
+            ax.text(xm, ym + 0.16, above, color=above_colour, fontsize=8.5, ha="center", va="bottom")
+        if below:
+            ax.text(xm, ym - 0.16, below, color=below_colour, fontsize=8.5, ha="center", va="top")
+    for name, (x, y, text) in nodes.items():
+        box = None if name in leaves else dict(boxstyle="round,pad=0.3", fc="#eef3f8", ec="#4a7fb5", lw=1.0)
+        ax.text(x, y, text, fontsize=9.5, ha="center", va="center", bbox=box,
+                fontweight="bold" if name in leaves else "normal")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def show_architecture(stages: Sequence[tuple[str, Sequence[int]]], title: str = "",
+                      width: float = TEXT_WIDTH, height: float = 2.6) -> Figure:
+    """A network drawn from its own shapes: one column per stage, left to right.
+
+    ``stages`` lists ``(name, shape)`` with the shape of one example after that stage: ``(C, H, W)``
+    feature maps are drawn as a short stack of squares whose side is proportional to ``H`` (the stack
+    depth grows with ``C``, at most eight squares shown), labelled ``name`` and ``C@H×W``; a vector
+    ``(n,)`` is a bar whose height grows with ``sqrt(n)``, labelled ``name`` and ``n``. Returns the
+    figure.
+    """
+    from matplotlib.patches import Rectangle
+
+    shapes = [tuple(int(v) for v in shape) for _, shape in stages]
+    for shape in shapes:
+        if len(shape) not in (1, 3):
+            raise ValueError(f"every shape must be (C, H, W) or (n,), got {shape}")
+    fig, ax = plt.subplots(figsize=(width, height))
+    biggest = max(s[1] for s in shapes if len(s) == 3) if any(len(s) == 3 for s in shapes) else 1
+    longest = max(s[0] for s in shapes if len(s) == 1) if any(len(s) == 1 for s in shapes) else 1
+    column = 1.0
+    for i, ((name, _), shape) in enumerate(zip(stages, shapes)):
+        x = i * column
+        if len(shape) == 3:
+            c, h, w = shape
+            side = 0.2 + 0.6 * h / biggest
+            layers = min(c, 8)
+            step = 0.035
+            for j in reversed(range(layers)):
+                ax.add_patch(Rectangle((x - side / 2 + j * step, -side / 2 + j * step), side * w / h, side,
+                                       fc="#dbe8f5" if j else "#9ec3e6", ec="#2c5d8a", lw=0.7))
+            label = f"{c}@{h}×{w}"
+            top = side / 2 + layers * step
+        else:
+            (n,) = shape
+            tall = 0.2 + 0.8 * np.sqrt(n / longest)
+            ax.add_patch(Rectangle((x - 0.05, -tall / 2), 0.1, tall, fc="#f5dcc0", ec="#a8611c", lw=0.7))
+            label = f"{n}"
+            top = tall / 2
+        ax.text(x, top + 0.06, name, ha="center", va="bottom", fontsize=8.5)
+        ax.text(x, -0.68, label, ha="center", va="top", fontsize=8)
+        if i:
+            ax.annotate("", xy=(x - 0.42, 0), xytext=(x - 0.58, 0),
+                        arrowprops=dict(arrowstyle="-|>", color="#777777", lw=0.8))
+    ax.set_xlim(-0.55, (len(stages) - 1) * column + 0.55)
+    ax.set_ylim(-0.95, 0.95)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_layer_norms(norms: Mapping[str, Sequence[float]], layers: Sequence[str], title: str = "",
+                     ylabel: str = "gradient norm", ax: Axes | None = None, log: bool = True) -> Figure:
+    """Grouped bars, one group per layer and one bar per entry of ``norms`` (e.g. one network each), on a
+    log scale by default: how large each layer's gradient is. Returns the figure."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(TEXT_WIDTH, 3.0))
+    else:
+        fig = ax.figure
+    n = len(norms)
+    width = 0.8 / max(n, 1)
+    positions = np.arange(len(layers))
+    for i, (name, values) in enumerate(norms.items()):
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != (len(layers),):
+            raise ValueError(f"{name}: {values.shape[0] if values.ndim else 0} values for {len(layers)} layers")
+        ax.bar(positions + (i - (n - 1) / 2) * width, values, width * 0.95, label=name)
+    ax.set_xticks(positions)
+    ax.set_xticklabels(layers)
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8.5)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -65,7 +65,8 @@ def _stage_text(stage: str, model, acts: list) -> str:
 
 @explorer_factory
 def lenet_explorer(epochs: int | None = None, n_wrong: int = 2) -> Explorer:
-    """A test digit through LeNet-5 trained by :func:`cnnbook.models.trained_lenet` (``epochs``
+    """A test digit of :func:`cnnbook.data.load_handwritten_digits` through the LeNet-style network trained
+    by :func:`cnnbook.models.trained_lenet` (``epochs``
     overrides the recipe's, for quick tests).
 
     Controls: the digit (the first test example of each class, then ``n_wrong`` misclassified ones) and
@@ -74,12 +75,12 @@ def lenet_explorer(epochs: int | None = None, n_wrong: int = 2) -> Explorer:
     probabilities of the network's output. Text: the stage's output-size arithmetic and the prediction.
     """
     from ..functional import log_softmax
-    from ..data import load_digits28
+    from ..data import load_handwritten_digits
     from ..models import trained_lenet
     from ..training import predict
 
     model, _ = trained_lenet(epochs)
-    _, _, x_test, y_test = load_digits28()
+    _, _, x_test, y_test = load_handwritten_digits()
     examples = _examples(y_test, predict(model, x_test), n_wrong)
 
     @functools.lru_cache(maxsize=None)
