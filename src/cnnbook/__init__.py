@@ -9,7 +9,7 @@
 """
 from . import functional, primitives, reference, shapes
 from .primitives import (col2im, conv_matrix, convolve1d, convolve2d, corr2d, correlate1d, correlate2d,
-                         dilate_kernel, im2col, insert_zeros, pad2d, rot180)
+                         dilate_kernel, frequency_response, im2col, insert_zeros, pad2d, rot180)
 from .functional.fft import fft_conv2d
 
 __version__ = "0.1.0"
