@@ -15,7 +15,8 @@ from cnnbook import viz  # noqa: E402
 from cnnbook.data import sample_digit, sample_photo, small_grid  # noqa: E402
 from cnnbook.explorers.arithmetic import conv_arithmetic, conv_steps  # noqa: E402
 from cnnbook.explorers.gallery import equivariance, kernel_gallery  # noqa: E402
-from cnnbook.explorers.receptive import field_frame, receptive_field_explorer, stack_layers  # noqa: E402
+from cnnbook.explorers.receptive import (REACHED, field_frame, receptive_field_explorer,  # noqa: E402
+                                         stack_layers)
 from cnnbook.kernels import KERNEL_NAMES, KERNELS, get_kernel  # noqa: E402
 
 
@@ -183,7 +184,7 @@ def test_receptive_field_explorer_shades_exactly_the_pixels_autograd_finds():
         grad = x.grad[0, 0].numpy()
         np.testing.assert_array_equal(view.output, grad)
         shade = view.panels[0].array
-        reached = shade >= 0.4
+        reached = shade >= REACHED
         np.testing.assert_array_equal(reached, grad != 0)
         rows, cols = np.nonzero(grad)
         span = np.zeros_like(reached)

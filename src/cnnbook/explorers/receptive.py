@@ -22,7 +22,7 @@ DILATIONS = {"1 in every layer": (1, 1, 1, 1), "2 in every layer": (2, 2, 2, 2),
 #: The width of the drawn input in screen pixels (about).
 DRAWN_WIDTH = 300
 #: The shade of a pixel inside the span that no path reaches, and the lightest shade of one that is reached.
-HOLE, REACHED = 0.12, 0.4
+HOLE, REACHED = 0.2, 0.45
 
 
 def stack_layers(layers: int, kernel_size: int, stride: str, dilation: str) -> list[tuple[int, int, int]]:
