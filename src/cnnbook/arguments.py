@@ -50,6 +50,7 @@ __all__ = [
     "Conv3dArgs", "conv3d_args",
     "UnsharedArgs", "unshared_args",
     "BatchNormArgs", "batch_norm_args", "AdaptivePoolArgs", "adaptive_pool_args", "DropoutArgs", "dropout_args",
+    "as_generator",
 ]
 
 FLOAT_TYPES = (np.float32, np.float64)
@@ -1032,6 +1033,15 @@ class DropoutArgs:
     p: float
     training: bool
     dtype: np.dtype
+
+
+def as_generator(generator: int | np.random.Generator | None, name: str = "generator") -> np.random.Generator:
+    """``None`` (fresh entropy), an int seed, or a ``numpy.random.Generator`` (used as is, so it advances)."""
+    if isinstance(generator, np.random.Generator):
+        return generator
+    if generator is None or _is_int(generator):
+        return np.random.default_rng(generator)
+    raise TypeError(f"{name} must be None, an int seed or a numpy.random.Generator, got {generator!r}")
 
 
 def dropout_args(input: ArrayLike, p: float = 0.5, training: bool = True, mask: ArrayLike | None = None, *,

@@ -605,16 +605,14 @@ def tiled_parameters(in_channels: int, out_channels: int, kernel_size: IntOrTupl
 # --------------------------------------------------------------------------------------------------
 def adaptive_pool_output_size(size: IntOrTuple, output_size) -> tuple[int, int]:
     """The ``(H_out, W_out)`` of adaptive pooling on an ``(H, W)`` input: ``output_size`` is an int (both
-    axes), a pair, or ``None`` / a pair with ``None`` entries (that axis keeps the input's size), as
+    axes) or a pair whose entries are ints or ``None`` (that axis keeps the input's size), as
     ``torch.nn.functional.adaptive_avg_pool2d``. Every entry must be >= 1."""
     h, w = arguments.int_tuple(size, "size", 2)
-    if output_size is None:
-        output_size = (None, None)
     if _is_int(output_size):
         output_size = (output_size, output_size)
     if not (isinstance(output_size, (tuple, list)) and len(output_size) == 2
             and all(v is None or _is_int(v) for v in output_size)):
-        raise TypeError(f"output_size must be an int, None or a pair of ints or None, got {output_size!r}")
+        raise TypeError(f"output_size must be an int or a pair of ints or None, got {output_size!r}")
     out = tuple(n if v is None else int(v) for n, v in zip((h, w), output_size))
     if min(out) < 1:
         raise ValueError(f"output_size must be >= 1 in every dimension, got {tuple(output_size)}")
