@@ -16,7 +16,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import torch
 
 __all__ = ["as_numpy", "tensor", "maxdiff", "central_difference", "torch_lenet5", "torch_twin_of_lenet",
-           "torch_basic_block", "torch_branches", "torch_small_vgg", "torch_small_resnet", "torch_twin"]
+           "torch_basic_block", "torch_branches", "torch_small_vgg", "torch_small_resnet", "torch_twin",
+           "torchvision_models"]
 
 
 def as_numpy(a: Any) -> np.ndarray:
@@ -199,3 +200,22 @@ def torch_small_resnet(widths: tuple[int, ...] = (8, 16, 32), blocks_per_stage: 
             c = width
     layers += [torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(c, classes)]
     return torch.nn.Sequential(*layers)
+
+
+def torchvision_models():
+    """``torchvision.models``, imported for its model *definitions* only (no weights are downloaded).
+
+    The torchvision wheel that matches torch 2.13.0 ships C++ operators (``nms``, ``roi_align``, ...) that
+    this CPU build of torch does not load; ``import torchvision`` then fails in
+    ``torchvision._meta_registrations`` ("operator torchvision::nms does not exist"), which registers
+    shape functions for exactly those operators. The classification models never call them, so that one
+    module is replaced by an empty one before the import: the model definitions import and build as usual.
+    """
+    import sys
+    import types
+
+    if "torchvision" not in sys.modules:
+        sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+    import torchvision.models
+
+    return torchvision.models
