@@ -163,9 +163,11 @@ def test_branches_concatenate_and_equal_torch():
 NETWORKS = {
     "vgg": (lambda: small_vgg(dtype=np.float64, seed=1), lambda: torch_small_vgg()),
     "resnet": (lambda: small_resnet(dtype=np.float64, seed=1), lambda: torch_small_resnet()),
+    "resnet-stem2": (lambda: small_resnet(stem_stride=2, dtype=np.float64, seed=2),
+                     lambda: torch_small_resnet(stem_stride=2)),
 }
 #: Learning rates at which 20 steps lower the loss (without batch normalization the VGG net needs less).
-LR = {"vgg": 0.02, "resnet": 0.05}
+LR = {"vgg": 0.02, "resnet": 0.05, "resnet-stem2": 0.05}
 
 
 @pytest.mark.parametrize("name", NETWORKS)
@@ -216,3 +218,20 @@ def test_twenty_sgd_momentum_steps_equal_torch(name):
     model.eval(), twin.eval()
     xe = x_test[:16].astype(np.float64)
     np.testing.assert_allclose(model(xe), twin(torch.from_numpy(xe)).detach().numpy(), rtol=0, atol=1e-6)
+
+
+def test_gradient_norms_and_layer_output_stds_equal_torch():
+    from cnnbook.training import gradient_norms, layer_output_stds
+    model = small_resnet(blocks_per_stage=2, shortcut=False, dtype=np.float64, seed=3)
+    twin = torch_twin(model, torch_small_resnet(blocks_per_stage=2, shortcut=False))
+    x, y, _, _ = load_handwritten_digits()
+    xb, yb = x[:8].astype(np.float64), y[:8]
+    norms = gradient_norms(model, xb, yb)
+    torch.nn.functional.cross_entropy(twin(torch.from_numpy(xb)), torch.from_numpy(yb)).backward()
+    expected = {k: p.grad.norm().item() for k, p in twin.named_parameters() if p.ndim >= 2}
+    assert list(norms) == list(expected)
+    np.testing.assert_allclose(list(norms.values()), list(expected.values()), rtol=1e-9)
+    stds, out = layer_output_stds(model, xb), torch.from_numpy(xb)
+    for layer, std in zip(twin, stds):
+        out = layer(out)
+        np.testing.assert_allclose(std, out.detach().numpy().std(), rtol=1e-9)

@@ -184,12 +184,12 @@ def torch_small_vgg(widths: tuple[int, ...] = (8, 16), convs_per_block: int = 2,
 
 
 def torch_small_resnet(widths: tuple[int, ...] = (8, 16, 32), blocks_per_stage: int = 1, shortcut: bool = True,
-                       batch_norm: bool = True, classes: int = 10) -> "torch.nn.Sequential":
+                       batch_norm: bool = True, stem_stride: int = 1, classes: int = 10) -> "torch.nn.Sequential":
     """:func:`cnnbook.models.small_resnet` written with ``torch.nn`` and :func:`torch_basic_block` (same
     layer indices, so the same ``state_dict`` keys)."""
     import torch
 
-    layers = [torch.nn.Conv2d(1, widths[0], 3, padding=1, bias=False)]
+    layers = [torch.nn.Conv2d(1, widths[0], 3, stem_stride, padding=1, bias=False)]
     if batch_norm:
         layers.append(torch.nn.BatchNorm2d(widths[0]))
     layers.append(torch.nn.ReLU())

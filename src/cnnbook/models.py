@@ -136,8 +136,8 @@ def small_vgg(widths: tuple[int, ...] = (8, 16), convs_per_block: int = 2, *, im
 
 
 def small_resnet(widths: tuple[int, ...] = (8, 16, 32), blocks_per_stage: int = 1, *, shortcut: bool = True,
-                 batch_norm: bool = True, classes: int = 10, seed: int | np.random.Generator = 0,
-                 dtype: object = np.float32) -> nn.Sequential:
+                 batch_norm: bool = True, stem_stride: int = 1, classes: int = 10,
+                 seed: int | np.random.Generator = 0, dtype: object = np.float32) -> nn.Sequential:
     """A small ResNet for 1-channel images, in the layout of ResNet-18 scaled down.
 
     A stem (3x3 convolution 1 -> ``widths[0]`` without bias, padding 1, batch norm, ReLU), then one stage
@@ -145,14 +145,16 @@ def small_resnet(widths: tuple[int, ...] = (8, 16, 32), blocks_per_stage: int = 
     the first has stride 2 and a projection shortcut), global average pooling, flatten, linear. Weighted
     layers: ``2 + 2 * len(widths) * blocks_per_stage`` (8 by default, 20 with ``blocks_per_stage=3``, the
     "ResNet-20" of the CIFAR experiments). ``shortcut=False`` gives the *plain* network of the same depth
-    (no additions), ``batch_norm=False`` the same without batch normalization.
+    (no additions), ``batch_norm=False`` the same without batch normalization. ``stem_stride=2`` halves the
+    image in the stem (ResNet-18's stem divides it by 4), so that every stage costs a quarter.
 
     ``state_dict`` keys are those of the ``torch.nn.Sequential`` of the same layers: the stem at 0 and 1,
     blocks at 3, 4, ... (``3.conv1.weight``, ``3.bn1.running_mean``, ``4.downsample.0.weight``, ...), the
     linear layer last.
     """
     rng = _generator(seed)
-    layers: list[nn.Module] = [nn.Conv2d(1, widths[0], 3, padding=1, bias=False, dtype=dtype, rng=rng)]
+    layers: list[nn.Module] = [nn.Conv2d(1, widths[0], 3, stem_stride, padding=1, bias=False, dtype=dtype,
+                                         rng=rng)]
     if batch_norm:
         layers.append(nn.BatchNorm2d(widths[0], dtype=dtype))
     layers.append(nn.ReLU())
