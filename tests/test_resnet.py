@@ -13,6 +13,7 @@ from cnnbook.check import (torch_basic_block, torch_branches, torch_small_resnet
 from cnnbook.data import load_handwritten_digits
 from cnnbook.models import small_resnet, small_vgg
 from cnnbook.training import SGD, batch_indices, train_step
+from helpers import torch_sgd_losses
 
 
 @pytest.fixture(autouse=True)
@@ -201,16 +202,9 @@ def test_twenty_sgd_momentum_steps_equal_torch(name):
     model = build()
     twin = torch_twin(model, build_twin())
     opt = SGD(model.parameters(), lr=LR[name], momentum=0.9)
-    topt = torch.optim.SGD(twin.parameters(), lr=LR[name], momentum=0.9)
     batches = [idx for _, idx in batch_indices(len(x), 32, epochs=1, seed=0)][:20]
     ours = [train_step(model, opt, x[idx], y[idx])[0] for idx in batches]
-    theirs = []
-    for idx in batches:
-        tloss = torch.nn.functional.cross_entropy(twin(torch.from_numpy(x[idx])), torch.from_numpy(y[idx]))
-        topt.zero_grad()
-        tloss.backward()
-        topt.step()
-        theirs.append(tloss.item())
+    theirs = torch_sgd_losses(twin, x, y, batches, lr=LR[name], momentum=0.9)
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6)
     assert np.mean(ours[-5:]) < np.mean(ours[:5])      # training did something
     for key, t in twin.state_dict().items():

@@ -413,6 +413,16 @@ class PoolArgs:
         return y[0] if self.unbatched else y
 
 
+def _pooled_grad_output(grad_output: ArrayLike | None, x: np.ndarray, out: tuple[int, int],
+                        unbatched: bool) -> np.ndarray | None:
+    """A pooling backward's ``grad_output`` (N, C, H_out, W_out) for the batched input ``x``, checked
+    against the caller's layout (no batch axis for an unbatched input); None stays None."""
+    if grad_output is None:
+        return None
+    want = x.shape[:2] + out
+    return check_grad_output(grad_output, want[1:] if unbatched else want, "pooling output").reshape(want)
+
+
 def pool_args(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False, *,
               grad_output: ArrayLike | None = None) -> PoolArgs:
@@ -431,10 +441,7 @@ def pool_args(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | No
         out = shapes.pool_output_size(x.shape[-2:], k, s, p, d, ceil_mode)
     except ValueError as error:
         raise ValueError(f"{error} (input of spatial shape {x.shape[-2:]})") from None
-    g = None
-    if grad_output is not None:
-        want = x.shape[:2] + out
-        g = check_grad_output(grad_output, want[1:] if unbatched else want, "pooling output").reshape(want)
+    g = _pooled_grad_output(grad_output, x, out, unbatched)
     dtype, (x, g) = _dtype_of(x, g)
     return PoolArgs(input=x, grad_output=g, kernel_size=k, stride=s, padding=p, dilation=d,
                     ceil_mode=ceil_mode, out_size=out, unbatched=unbatched, dtype=dtype)
@@ -1012,10 +1019,7 @@ def adaptive_pool_args(input: ArrayLike, output_size: int | Sequence[int | None]
         raise ValueError(f"input must have a non-empty spatial size, got input of shape {x.shape}")
     out = shapes.adaptive_pool_output_size(x.shape[-2:], output_size)
     rows, cols = (tuple(shapes.adaptive_pool_bins(n, o)) for n, o in zip(x.shape[-2:], out))
-    g = None
-    if grad_output is not None:
-        want = x.shape[:2] + out
-        g = check_grad_output(grad_output, want[1:] if unbatched else want, "pooling output").reshape(want)
+    g = _pooled_grad_output(grad_output, x, out, unbatched)
     dtype, (x, g) = _dtype_of(x, g)
     return AdaptivePoolArgs(input=x, grad_output=g, out_size=out, rows=rows, cols=cols, unbatched=unbatched,
                             dtype=dtype)
