@@ -276,8 +276,8 @@ def resnet50(classes: int = 1000) -> tuple:
     return _resnet("bottleneck", (3, 4, 6, 3), classes)
 
 
-#: Every network of the history table, by name, as a specification.
-ARCHITECTURES = {"LeNet": lenet(), "AlexNet": alexnet(), "VGG-16": vgg16(), "NiN": nin(),
+#: Every network of the history table, by name, as a specification, in the order of publication.
+ARCHITECTURES = {"LeNet": lenet(), "AlexNet": alexnet(), "NiN": nin(), "VGG-16": vgg16(),
                  "GoogLeNet": googlenet(), "ResNet-18": resnet18(), "ResNet-50": resnet50()}
 #: The input each was made for: 28x28 digits for the book's LeNet, 224x224 colour images for the others.
 INPUT_SHAPES = {name: (1, 28, 28) if name == "LeNet" else (3, 224, 224) for name in ARCHITECTURES}
