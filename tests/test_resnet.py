@@ -229,3 +229,25 @@ def test_gradient_norms_and_layer_output_stds_equal_torch():
     for layer, std in zip(twin, stds):
         out = layer(out)
         np.testing.assert_allclose(std, out.detach().numpy().std(), rtol=1e-9)
+
+
+def test_layers_reject_bad_arguments_like_torch():
+    with pytest.raises(ValueError, match="num_features must be a positive int"):
+        nn.BatchNorm2d(0)
+    with pytest.raises(ValueError, match=r"dropout probability p must be in \[0, 1\], got 1.5"):
+        nn.Dropout(1.5)
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
+        torch.nn.Dropout(1.5)
+    with pytest.raises(TypeError, match="branch 1 must be a cnnbook.nn.Module"):
+        nn.Branches(nn.ReLU(), "conv")
+    with pytest.raises(ValueError, match="at least one branch"):
+        nn.Branches()
+
+
+def test_train_and_eval_reach_every_layer():
+    model = small_resnet()
+    assert all(m.training for m in model)
+    model.eval()
+    assert not any(m.training for m in model) and not model[3].bn1.training
+    model.train()
+    assert model[4].downsample[1].training
