@@ -229,6 +229,8 @@ def test_gradient_norms_and_layer_output_stds_equal_torch():
     for layer, std in zip(twin, stds):
         out = layer(out)
         np.testing.assert_allclose(std, out.detach().numpy().std(), rtol=1e-9)
+    blocks = layer_output_stds(model, xb, of=(nn.BasicBlock,))
+    assert len(blocks) == 6 and blocks == [v for v, m in zip(stds, model) if isinstance(m, nn.BasicBlock)]
 
 
 def test_layers_reject_bad_arguments_like_torch():

@@ -214,13 +214,15 @@ def gradient_norms(model: Module, x: ArrayLike, y: ArrayLike) -> dict[str, float
     return {name: float(np.linalg.norm(p.grad)) for name, p in model.named_parameters() if p.data.ndim >= 2}
 
 
-def layer_output_stds(model: Module, x: ArrayLike) -> list[float]:
+def layer_output_stds(model: Module, x: ArrayLike, of: tuple[type, ...] | None = None) -> list[float]:
     """The standard deviation of the output of every top-level layer of a sequential ``model`` (its
-    entries in order, e.g. the blocks of a ResNet), for the input ``x``."""
+    entries in order, e.g. the blocks of a ResNet), for the input ``x``; with ``of``, only of the layers
+    of those types (e.g. ``(nn.ReLU, nn.BasicBlock)``: a ResNet's stem and its blocks)."""
     params = list(model.parameters())
     out = np.asarray(x, dtype=params[0].data.dtype if params else np.float32)
     stds = []
     for layer in model:
         out = layer(out)
-        stds.append(float(np.std(out)))
+        if of is None or isinstance(layer, of):
+            stds.append(float(np.std(out)))
     return stds

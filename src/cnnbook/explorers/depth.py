@@ -33,8 +33,9 @@ def depth_explorer(batch_size: int = 16, seed: int = 0) -> Explorer:
     Controls: blocks per stage (1-5, so 8-32 weighted layers), shortcuts on/off, batch norm on/off.
     Output: the ``depth`` gradient norms of :func:`main_path_norms`, input side first. Panels: their
     base-10 logarithms as a strip (one colour scale for every setting), and the standard deviation of
-    the signal after the stem, every block and the head. Text: the first and the last layer's norm.
+    the signal after the stem and after every block. Text: the first and the last layer's norm.
     """
+    from .. import nn
     from ..data import load_handwritten_digits
     from ..models import small_resnet
     from ..training import gradient_norms, layer_output_stds
@@ -46,7 +47,7 @@ def depth_explorer(batch_size: int = 16, seed: int = 0) -> Explorer:
     def measure(blocks: int, shortcut: bool, batch_norm: bool):
         model = small_resnet(WIDTHS, blocks, shortcut=shortcut, batch_norm=batch_norm, stem_stride=2, seed=seed)
         norms = main_path_norms(gradient_norms(model, xb, yb))
-        stds = layer_output_stds(model, xb)
+        stds = layer_output_stds(model, xb, of=(nn.ReLU, nn.BasicBlock))      # the stem, then every block
         return norms, np.array(stds)
 
     def compute(blocks: int, shortcut: bool, batch_norm: bool) -> View:
@@ -56,7 +57,7 @@ def depth_explorer(batch_size: int = 16, seed: int = 0) -> Explorer:
         panels = [
             Panel(f"log₁₀ ‖dL/dW‖ of the {depth} weighted layers, input side (left) to output (right)", logs,
                   numbers=False, cmap="viridis", vmin=-10.0, vmax=1.5, scale=max(8, 320 // depth)),
-            Panel("spread (standard deviation) of the signal after each stage of the network", stds[None, :],
+            Panel("spread (standard deviation) of the signal after the stem and after each block", stds[None, :],
                   numbers=True, cmap="Greys", vmin=0.0, vmax=float("inf"), decimals=3),
         ]
         text = (f"{depth} weighted layers, shortcuts {'on' if shortcut else 'off'}, batch norm "
