@@ -237,3 +237,21 @@ def pool_configs(draw, max_spatial: int = MAX_SPATIAL, max_batch: int = MAX_BATC
     return dict(n=n, c=c, kernel=maybe_int(k), stride=maybe_int(s) if explicit_stride else None,
                 padding=maybe_int(p), dilation=maybe_int(d), ceil_mode=ceil_mode, size=tuple(size),
                 dtype=draw(dtypes), seed=draw(seeds))
+
+
+# ------------------------------------------------------------------------------------------------
+# training a torch twin step for step
+# ------------------------------------------------------------------------------------------------
+def torch_sgd_losses(twin: torch.nn.Module, x: np.ndarray, y: np.ndarray, batches, lr: float,
+                     momentum: float) -> list[float]:
+    """Train ``twin`` with ``torch.optim.SGD`` and cross-entropy on the minibatches ``x[idx], y[idx]`` for
+    each index array of ``batches`` (what cnnbook's ``train_step`` does); return the loss of every step."""
+    opt = torch.optim.SGD(twin.parameters(), lr=lr, momentum=momentum)
+    losses = []
+    for idx in batches:
+        loss = torch.nn.functional.cross_entropy(twin(torch.from_numpy(x[idx])), torch.from_numpy(y[idx]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses

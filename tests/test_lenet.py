@@ -9,6 +9,7 @@ from cnnbook.check import torch_twin_of_lenet
 from cnnbook.data import find_mnist, load_handwritten_digits
 from cnnbook.models import LENET_LAYER_NAMES, LENET_RECIPE, lenet5, trained_lenet
 from cnnbook.training import SGD, batch_indices, evaluate, fit, train_step
+from helpers import torch_sgd_losses
 
 
 @pytest.fixture(autouse=True)
@@ -77,16 +78,9 @@ def test_twenty_sgd_momentum_steps_equal_torch(activation, pool):
     model, twin = twins(activation, pool, seed=0)
     lr = 0.5 if activation == "sigmoid" else 0.05          # large enough that the weights move
     opt = SGD(model.parameters(), lr=lr, momentum=0.9)
-    topt = torch.optim.SGD(twin.parameters(), lr=lr, momentum=0.9)
     batches = [idx for _, idx in batch_indices(len(x), 64, epochs=1, seed=0)][:20]
     ours = [train_step(model, opt, x[idx], y[idx])[0] for idx in batches]
-    theirs = []
-    for idx in batches:
-        tloss = torch.nn.functional.cross_entropy(twin(torch.from_numpy(x[idx])), torch.from_numpy(y[idx]))
-        topt.zero_grad()
-        tloss.backward()
-        topt.step()
-        theirs.append(tloss.item())
+    theirs = torch_sgd_losses(twin, x, y, batches, lr=lr, momentum=0.9)
     assert len(ours) == 20
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6)
     assert ours[0] != ours[-1]                              # training did something

@@ -27,10 +27,12 @@ def test_reference_mirrors_functional_file_for_file():
     def modules(package):
         return sorted(p.name for p in Path(package.__file__).parent.glob("*.py"))
 
-    assert modules(R) == modules(F) == ["__init__.py", "activation.py", "conv.py", "conv3d.py", "fft.py",
-                                        "fold.py", "linear.py", "loss.py", "pooling.py", "unshared.py"]
+    assert modules(R) == modules(F) == ["__init__.py", "activation.py", "conv.py", "conv3d.py", "dropout.py",
+                                        "fft.py", "fold.py", "linear.py", "loss.py", "normalization.py", "pooling.py",
+                                        "unshared.py"]
     assert sorted(R.__all__) == sorted(F.__all__)
-    for name in ("conv", "pooling", "linear", "activation", "loss", "fold", "conv3d", "fft", "unshared"):
+    for name in ("conv", "pooling", "linear", "activation", "loss", "fold", "conv3d", "fft", "unshared",
+                 "normalization", "dropout"):
         ref, fast = (importlib.import_module(f"cnnbook.{tree}.{name}") for tree in ("reference", "functional"))
         assert ref.__all__ == fast.__all__, name
 

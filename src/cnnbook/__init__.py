@@ -4,6 +4,7 @@
 * ``cnnbook.reference``: the same operations as explicit loops, for reading (the same modules);
 * ``cnnbook.shapes``: output sizes, receptive fields and the size captions;
 * ``cnnbook.arguments``: argument checks and the argument records both of them share;
+* ``cnnbook.architectures``: the classic networks (LeNet to ResNet-50) as layer specifications, counted;
 * ``fft_conv2d`` (convolution by the FFT, chapter 9), also as ``cnnbook.functional.fft_conv2d``;
 * the teaching primitives below (``corr2d``, ``rot180``, ``im2col``, ...), importable from here.
 """

@@ -16,7 +16,10 @@ in the same form.
 * :class:`UnfoldArgs` (:func:`unfold_args`): the window arguments of im2col and col2im;
 * chapter 9's family: :class:`FoldArgs` (:func:`unfold_array_args`, :func:`fold_args`): unfold and fold;
   :class:`Conv3dArgs` (:func:`conv3d_args`): conv3d; :class:`UnsharedArgs` (:func:`unshared_args`): the
-  unshared (locally connected) and the tiled convolution.
+  unshared (locally connected) and the tiled convolution;
+* chapter 10: :class:`BatchNormArgs` (:func:`batch_norm_args`): batch normalization;
+  :class:`AdaptivePoolArgs` (:func:`adaptive_pool_args`): adaptive average pooling;
+  :class:`DropoutArgs` (:func:`dropout_args`): dropout.
 
 A record built with ``grad_output`` (the backward functions) checks that it has the forward output's
 shape. Every array of a record is already converted to the record's ``dtype``: float64 if any array
@@ -46,6 +49,8 @@ __all__ = [
     "FoldArgs", "unfold_array_args", "fold_args",
     "Conv3dArgs", "conv3d_args",
     "UnsharedArgs", "unshared_args",
+    "BatchNormArgs", "batch_norm_args", "AdaptivePoolArgs", "adaptive_pool_args", "DropoutArgs", "dropout_args",
+    "as_generator",
 ]
 
 FLOAT_TYPES = (np.float32, np.float64)
@@ -408,6 +413,16 @@ class PoolArgs:
         return y[0] if self.unbatched else y
 
 
+def _pooled_grad_output(grad_output: ArrayLike | None, x: np.ndarray, out: tuple[int, int],
+                        unbatched: bool) -> np.ndarray | None:
+    """A pooling backward's ``grad_output`` (N, C, H_out, W_out) for the batched input ``x``, checked
+    against the caller's layout (no batch axis for an unbatched input); None stays None."""
+    if grad_output is None:
+        return None
+    want = x.shape[:2] + out
+    return check_grad_output(grad_output, want[1:] if unbatched else want, "pooling output").reshape(want)
+
+
 def pool_args(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False, *,
               grad_output: ArrayLike | None = None) -> PoolArgs:
@@ -426,10 +441,7 @@ def pool_args(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | No
         out = shapes.pool_output_size(x.shape[-2:], k, s, p, d, ceil_mode)
     except ValueError as error:
         raise ValueError(f"{error} (input of spatial shape {x.shape[-2:]})") from None
-    g = None
-    if grad_output is not None:
-        want = x.shape[:2] + out
-        g = check_grad_output(grad_output, want[1:] if unbatched else want, "pooling output").reshape(want)
+    g = _pooled_grad_output(grad_output, x, out, unbatched)
     dtype, (x, g) = _dtype_of(x, g)
     return PoolArgs(input=x, grad_output=g, kernel_size=k, stride=s, padding=p, dilation=d,
                     ceil_mode=ceil_mode, out_size=out, unbatched=unbatched, dtype=dtype)
@@ -862,3 +874,196 @@ def unshared_args(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = 
     return UnsharedArgs(input=x, weight=w, bias=b, grad_output=g, stride=s,
                         padding=(*pads[0], *pads[1]), dilation=d, tiles=tiles, out_channels=c_out,
                         out_size=out, unbatched=unbatched, dtype=dtype)
+
+
+# --------------------------------------------------------------------------------------------------
+# chapter 10: batch normalization, adaptive average pooling, dropout
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class BatchNormArgs:
+    """The checked arguments of ``batch_norm`` and ``batch_norm_backward``.
+
+    The input (N, C), (N, C, L) or (N, C, H, W) is seen as (N, C, M) with ``M`` the product of the
+    spatial sizes (1 for (N, C)): the statistics of channel ``c`` are over the ``m = N M`` values
+    ``input[:, c, :]``. :meth:`finish` gives a result back the caller's shape.
+
+    Attributes
+    ----------
+    input : ndarray (N, C, M)
+    running_mean, running_var : ndarray (C,) or None
+        The caller's own arrays (not converted: ``batch_norm`` updates them in place in training mode).
+    weight, bias : ndarray (C,) or None, in ``dtype``
+    grad_output : ndarray (N, C, M) or None
+    training : bool
+    momentum : float in [0, 1]
+    eps : float > 0
+    shape : the caller's input shape
+    dtype : float32 or float64
+    """
+
+    input: np.ndarray
+    running_mean: np.ndarray | None
+    running_var: np.ndarray | None
+    weight: np.ndarray | None
+    bias: np.ndarray | None
+    grad_output: np.ndarray | None
+    training: bool
+    momentum: float
+    eps: float
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def count(self) -> int:
+        """``m = N M``, the number of values each channel's statistics are taken over."""
+        return self.input.shape[0] * self.input.shape[2]
+
+    def finish(self, y: np.ndarray) -> np.ndarray:
+        """An (N, C, M) result in the caller's shape."""
+        return y.reshape(self.shape)
+
+
+def _real_number(value: object, name: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Integral, float, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _channel_vector(value: ArrayLike | None, name: str, channels: int, writable: bool = False) -> np.ndarray | None:
+    """A per-channel vector (C,): running statistics, weight or bias."""
+    if value is None:
+        return None
+    if writable and not (isinstance(value, np.ndarray) and value.dtype in FLOAT_TYPES):
+        raise TypeError(f"{name} must be a float32 or float64 NumPy array in training mode (it is updated "
+                        f"in place), got {type(value).__name__}"
+                        + (f" of dtype {value.dtype}" if isinstance(value, np.ndarray) else ""))
+    arr = value if writable else as_float_array(value, name)
+    if arr.shape != (channels,):
+        raise ValueError(f"{name} must have shape (C,) = ({channels},), one entry per channel of the input, "
+                         f"got {arr.shape}")
+    return arr
+
+
+def batch_norm_args(input: ArrayLike, running_mean: ArrayLike | None, running_var: ArrayLike | None,
+                    weight: ArrayLike | None = None, bias: ArrayLike | None = None, training: bool = False,
+                    momentum: float = 0.1, eps: float = 1e-5, *,
+                    grad_output: ArrayLike | None = None) -> BatchNormArgs:
+    """Check the arguments of ``batch_norm`` (and, with ``grad_output``, of ``batch_norm_backward``).
+
+    torch's rules: the running statistics may be None only in training mode (the batch statistics are
+    then used and nothing is recorded); training needs more than one value per channel; ``momentum`` is in
+    [0, 1] and ``eps`` > 0.
+    """
+    x = as_float_array(input, "input", ndim=(2, 3, 4), layout="(N, C), (N, C, L) or (N, C, H, W)")
+    training = check_bool(training, "training")
+    momentum, eps = _real_number(momentum, "momentum"), _real_number(eps, "eps")
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"momentum must be in [0, 1], got {momentum}")
+    if not eps > 0:
+        raise ValueError(f"eps must be > 0, got {eps}")
+    shape, channels = x.shape, x.shape[1]
+    x3 = x.reshape(shape[0], channels, -1)
+    in_place = training and grad_output is None
+    rm = _channel_vector(running_mean, "running_mean", channels, writable=in_place)
+    rv = _channel_vector(running_var, "running_var", channels, writable=in_place)
+    if (rm is None) != (rv is None):
+        raise ValueError("running_mean and running_var must both be arrays or both be None")
+    if not training and rm is None:
+        raise ValueError("running_mean and running_var must be given in evaluation mode (training=False)")
+    if training and x3.shape[0] * x3.shape[2] <= 1:
+        raise ValueError(f"expected more than 1 value per channel when training, got input of shape {shape}")
+    w = _channel_vector(weight, "weight", channels)
+    b = _channel_vector(bias, "bias", channels)
+    g = None if grad_output is None else check_grad_output(grad_output, shape, "input").reshape(x3.shape)
+    dtype, (x3, w, b, g) = _dtype_of(x3, w, b, g)
+    return BatchNormArgs(input=x3, running_mean=rm, running_var=rv, weight=w, bias=b, grad_output=g,
+                         training=training, momentum=momentum, eps=eps, shape=shape, dtype=dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class AdaptivePoolArgs:
+    """The checked arguments of ``adaptive_avg_pool2d``.
+
+    Attributes
+    ----------
+    input : ndarray (N, C, H, W) (an unbatched input gets a batch axis of 1; :meth:`finish` drops it)
+    grad_output : ndarray (N, C, H_out, W_out) or None
+    out_size : (H_out, W_out), ``None`` entries resolved (:func:`cnnbook.shapes.adaptive_pool_output_size`)
+    rows, cols : tuple of (start, end), the bin of every output row and column
+        (:func:`cnnbook.shapes.adaptive_pool_bins`)
+    unbatched : bool
+    dtype : float32 or float64
+    """
+
+    input: np.ndarray
+    grad_output: np.ndarray | None
+    out_size: tuple[int, int]
+    rows: tuple[tuple[int, int], ...]
+    cols: tuple[tuple[int, int], ...]
+    unbatched: bool
+    dtype: np.dtype
+
+    def finish(self, y: np.ndarray) -> np.ndarray:
+        return y[0] if self.unbatched else y
+
+
+def adaptive_pool_args(input: ArrayLike, output_size: int | Sequence[int | None] | None, *,
+                       grad_output: ArrayLike | None = None) -> AdaptivePoolArgs:
+    """Check the arguments of ``adaptive_avg_pool2d`` and its backward (output sizes >= 1; a ``None``
+    entry keeps the input's size, as in torch)."""
+    x = as_float_array(input, "input", ndim=(3, 4), layout="(N, C, H, W) or (C, H, W)")
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x[None]
+    if min(x.shape[-2:]) < 1:
+        raise ValueError(f"input must have a non-empty spatial size, got input of shape {x.shape}")
+    out = shapes.adaptive_pool_output_size(x.shape[-2:], output_size)
+    rows, cols = (tuple(shapes.adaptive_pool_bins(n, o)) for n, o in zip(x.shape[-2:], out))
+    g = _pooled_grad_output(grad_output, x, out, unbatched)
+    dtype, (x, g) = _dtype_of(x, g)
+    return AdaptivePoolArgs(input=x, grad_output=g, out_size=out, rows=rows, cols=cols, unbatched=unbatched,
+                            dtype=dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class DropoutArgs:
+    """The checked arguments of ``dropout`` and ``dropout_backward``: ``input`` (any shape), ``mask`` (a
+    bool array of the input's shape: True = kept) or None (to be drawn), ``grad_output`` or None, ``p``
+    in [0, 1], ``training``, and ``dtype``."""
+
+    input: np.ndarray
+    mask: np.ndarray | None
+    grad_output: np.ndarray | None
+    p: float
+    training: bool
+    dtype: np.dtype
+
+
+def as_generator(generator: int | np.random.Generator | None, name: str = "generator") -> np.random.Generator:
+    """``None`` (fresh entropy), an int seed, or a ``numpy.random.Generator`` (used as is, so it advances)."""
+    if isinstance(generator, np.random.Generator):
+        return generator
+    if generator is None or _is_int(generator):
+        return np.random.default_rng(generator)
+    raise TypeError(f"{name} must be None, an int seed or a numpy.random.Generator, got {generator!r}")
+
+
+def dropout_args(input: ArrayLike, p: float = 0.5, training: bool = True, mask: ArrayLike | None = None, *,
+                 grad_output: ArrayLike | None = None) -> DropoutArgs:
+    """Check the arguments of ``dropout`` / ``dropout_backward``: ``p`` in [0, 1] (torch's rule), a
+    ``mask`` of booleans with the input's shape."""
+    x = as_float_array(input, "input")
+    p = _real_number(p, "p")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability p must be in [0, 1], got {p}")
+    training = check_bool(training, "training")
+    m = None
+    if mask is not None:
+        m = np.asarray(mask)
+        if m.dtype != np.bool_:
+            raise TypeError(f"mask must be a bool array (True = kept), got dtype {m.dtype}")
+        if m.shape != x.shape:
+            raise ValueError(f"mask must have the input's shape {x.shape}, got {m.shape}")
+    g = None if grad_output is None else check_grad_output(grad_output, x.shape, "input")
+    dtype, (x, g) = _dtype_of(x, g)
+    return DropoutArgs(input=x, mask=m, grad_output=g, p=p, training=training, dtype=dtype)

@@ -11,7 +11,8 @@ from . import nn
 if TYPE_CHECKING:
     from .training import History
 
-__all__ = ["lenet5", "LENET_LAYER_NAMES", "LENET_RECIPE", "train_lenet", "trained_lenet"]
+__all__ = ["lenet5", "LENET_LAYER_NAMES", "LENET_RECIPE", "train_lenet", "trained_lenet",
+           "small_vgg", "small_resnet"]
 
 #: What each of the twelve entries of :func:`lenet5` is (index = the ``state_dict`` key prefix).
 LENET_LAYER_NAMES = ("conv1", "act1", "pool1", "conv2", "act2", "pool2", "flatten",
@@ -106,3 +107,63 @@ def _trained_lenet(epochs: int) -> tuple[nn.Sequential, History]:
     x_train, y_train, _, _ = load_handwritten_digits()
     with threadpool_limits(limits=1):
         return train_lenet(x_train, y_train, epochs=epochs)
+
+
+# --------------------------------------------------------------------------------------------------
+# chapter 10: a small VGG-style network and a small ResNet for 1x28x28 digits
+# --------------------------------------------------------------------------------------------------
+def _generator(seed: int | np.random.Generator) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def small_vgg(widths: tuple[int, ...] = (8, 16), convs_per_block: int = 2, *, image_size: int = 28,
+              classes: int = 10, seed: int | np.random.Generator = 0, dtype: object = np.float32) -> nn.Sequential:
+    """A VGG-style network: blocks of ``convs_per_block`` 3x3 convolutions (padding 1, ReLU after each)
+    and a 2x2 max pooling, ``widths[b]`` channels in block ``b``, then flatten and one linear layer.
+
+    For 28x28 digits and the default widths: 8x28x28 -> 8x14x14 -> 16x14x14 -> 16x7x7 -> 784 -> 10.
+    The indices of the ``torch.nn.Sequential`` of the same layers (so its ``state_dict`` keys) are kept.
+    """
+    rng, layers, c, size = _generator(seed), [], 1, image_size
+    for width in widths:
+        for _ in range(convs_per_block):
+            layers += [nn.Conv2d(c, width, 3, padding=1, dtype=dtype, rng=rng), nn.ReLU()]
+            c = width
+        layers.append(nn.MaxPool2d(2))
+        size //= 2
+    layers += [nn.Flatten(), nn.Linear(c * size * size, classes, dtype=dtype, rng=rng)]
+    return nn.Sequential(*layers)
+
+
+def small_resnet(widths: tuple[int, ...] = (8, 16, 32), blocks_per_stage: int = 1, *, shortcut: bool = True,
+                 batch_norm: bool = True, stem_stride: int = 1, classes: int = 10,
+                 seed: int | np.random.Generator = 0, dtype: object = np.float32) -> nn.Sequential:
+    """A small ResNet for 1-channel images, in the layout of ResNet-18 scaled down.
+
+    A stem (3x3 convolution 1 -> ``widths[0]`` without bias, padding 1, batch norm, ReLU), then one stage
+    per width of ``blocks_per_stage`` :class:`cnnbook.nn.BasicBlock` s (the first block of every stage but
+    the first has stride 2 and a projection shortcut), global average pooling, flatten, linear. Weighted
+    layers: ``2 + 2 * len(widths) * blocks_per_stage`` (8 by default, 20 with ``blocks_per_stage=3``, the
+    "ResNet-20" of the CIFAR experiments). ``shortcut=False`` gives the *plain* network of the same depth
+    (no additions), ``batch_norm=False`` the same without batch normalization. ``stem_stride=2`` halves the
+    image in the stem (ResNet-18's stem divides it by 4), so that every stage costs a quarter.
+
+    ``state_dict`` keys are those of the ``torch.nn.Sequential`` of the same layers: the stem at 0 and 1,
+    blocks at 3, 4, ... (``3.conv1.weight``, ``3.bn1.running_mean``, ``4.downsample.0.weight``, ...), the
+    linear layer last.
+    """
+    rng = _generator(seed)
+    layers: list[nn.Module] = [nn.Conv2d(1, widths[0], 3, stem_stride, padding=1, bias=False, dtype=dtype,
+                                         rng=rng)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(widths[0], dtype=dtype))
+    layers.append(nn.ReLU())
+    c = widths[0]
+    for stage, width in enumerate(widths):
+        for block in range(blocks_per_stage):
+            stride = 2 if stage > 0 and block == 0 else 1
+            layers.append(nn.BasicBlock(c, width, stride, shortcut=shortcut, batch_norm=batch_norm,
+                                        dtype=dtype, rng=rng))
+            c = width
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, classes, dtype=dtype, rng=rng)]
+    return nn.Sequential(*layers)

@@ -22,6 +22,9 @@ The counts (``conv_parameters``, ``conv_multiplies``, ``linear_parameters``, ``l
 what a layer costs: trainable numbers, and multiplications per example. A separate section counts the
 rest of the convolution family (chapter 9): depthwise separable, spatially separable, unshared (locally
 connected) and tiled layers, with the ratios of the study notes (``*_ratio``) beside the counts.
+
+Chapter 10 adds adaptive pooling (``adaptive_pool_output_size``, and the bins of torch's rule,
+``adaptive_pool_bins``) and the parameters of batch normalization.
 """
 from __future__ import annotations
 
@@ -58,6 +61,10 @@ __all__ = [
     "unshared_parameters",
     "unshared_multiplies",
     "tiled_parameters",
+    # chapter 10
+    "adaptive_pool_output_size",
+    "adaptive_pool_bins",
+    "batch_norm_parameters",
 ]
 
 #: An int (every axis) or a tuple with one int per axis.
@@ -630,3 +637,39 @@ def tiled_parameters(in_channels: int, out_channels: int, kernel_size: IntOrTupl
     (kh, kw), (th, tw) = _pair(kernel_size, "kernel_size"), _pair(tile_size, "tile_size")
     c_in, c_out = _positive_int(in_channels, "in_channels"), _positive_int(out_channels, "out_channels")
     return c_out * th * tw * (c_in * kh * kw + (1 if bias else 0))
+
+
+# --------------------------------------------------------------------------------------------------
+# chapter 10: adaptive pooling, batch normalization
+# --------------------------------------------------------------------------------------------------
+def adaptive_pool_output_size(size: IntOrTuple, output_size) -> tuple[int, int]:
+    """The ``(H_out, W_out)`` of adaptive pooling on an ``(H, W)`` input: ``output_size`` is an int (both
+    axes) or a pair whose entries are ints or ``None`` (that axis keeps the input's size), as
+    ``torch.nn.functional.adaptive_avg_pool2d``. Every entry must be >= 1."""
+    h, w = arguments.int_tuple(size, "size", 2)
+    if _is_int(output_size):
+        output_size = (output_size, output_size)
+    if not (isinstance(output_size, (tuple, list)) and len(output_size) == 2
+            and all(v is None or _is_int(v) for v in output_size)):
+        raise TypeError(f"output_size must be an int or a pair of ints or None, got {output_size!r}")
+    out = tuple(n if v is None else int(v) for n, v in zip((h, w), output_size))
+    if min(out) < 1:
+        raise ValueError(f"output_size must be >= 1 in every dimension, got {tuple(output_size)}")
+    return out
+
+
+def adaptive_pool_bins(size: int, output_size: int) -> list[tuple[int, int]]:
+    """The window ``[start, end)`` of every output index ``i`` of adaptive pooling along one axis, torch's
+    rule: ``start = floor(i H / H_out)``, ``end = ceil((i + 1) H / H_out)``.
+
+    The bins cover the axis; neighbouring bins overlap by one cell where ``H_out`` does not divide ``H``
+    (``H = 5``, ``H_out = 3``: ``[0, 2), [1, 4), [3, 5)``), and repeat cells when ``H_out > H``.
+    """
+    n, o = _positive_int(size, "size"), _positive_int(output_size, "output_size")
+    return [((i * n) // o, -(-((i + 1) * n) // o)) for i in range(o)]
+
+
+def batch_norm_parameters(num_features: int, affine: bool = True) -> int:
+    """Trainable numbers of a batch-normalization layer: a scale and a shift per channel, ``2 C``
+    (0 without ``affine``). The running mean and variance are buffers, not parameters."""
+    return 2 * _positive_int(num_features, "num_features") if affine else 0

@@ -14,7 +14,8 @@ from numpy.typing import ArrayLike
 from . import functional as F
 from .nn import Module, Parameter
 
-__all__ = ["SGD", "History", "batch_indices", "train_step", "fit", "predict", "evaluate"]
+__all__ = ["SGD", "History", "batch_indices", "train_step", "fit", "predict", "evaluate",
+           "gradient_norms", "layer_output_stds"]
 
 
 class SGD:
@@ -195,3 +196,33 @@ def predict(model: Module, x: ArrayLike, batch_size: int = 512) -> np.ndarray:
 def evaluate(model: Module, x: ArrayLike, y: ArrayLike, batch_size: int = 512) -> float:
     """Accuracy: the fraction of ``x`` whose predicted class equals ``y``."""
     return float(np.mean(predict(model, x, batch_size) == np.asarray(y)))
+
+
+# --------------------------------------------------------------------------------------------------
+# diagnostics (chapter 10): how the signal and the gradient fare through a deep network
+# --------------------------------------------------------------------------------------------------
+def gradient_norms(model: Module, x: ArrayLike, y: ArrayLike) -> dict[str, float]:
+    """The norm ``||dL/dW||`` of every convolution and linear weight (the parameters with two or more
+    axes), in layer order, for one minibatch and the mean cross-entropy ``L``. The gradients are zeroed
+    first and left as computed; nothing is updated."""
+    params = list(model.parameters())
+    dtype = params[0].data.dtype if params else np.float32
+    x, y = np.asarray(x, dtype=dtype), np.asarray(y)
+    model.zero_grad()
+    logits = model(x)
+    model.backward(F.cross_entropy_backward(logits, y))
+    return {name: float(np.linalg.norm(p.grad)) for name, p in model.named_parameters() if p.data.ndim >= 2}
+
+
+def layer_output_stds(model: Module, x: ArrayLike, of: tuple[type, ...] | None = None) -> list[float]:
+    """The standard deviation of the output of every top-level layer of a sequential ``model`` (its
+    entries in order, e.g. the blocks of a ResNet), for the input ``x``; with ``of``, only of the layers
+    of those types (e.g. ``(nn.ReLU, nn.BasicBlock)``: a ResNet's stem and its blocks)."""
+    params = list(model.parameters())
+    out = np.asarray(x, dtype=params[0].data.dtype if params else np.float32)
+    stds = []
+    for layer in model:
+        out = layer(out)
+        if of is None or isinstance(layer, of):
+            stds.append(float(np.std(out)))
+    return stds

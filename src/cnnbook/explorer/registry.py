@@ -105,4 +105,6 @@ BOOK: tuple[BookExplorer, ...] = (
     BookExplorer("08_lenet", "cnnbook.explorers.lenet:lenet_explorer"),
     # chapter 9
     BookExplorer("09_fast_convolution", "cnnbook.explorers.costs:family_costs"),
+    # chapter 10
+    BookExplorer("10_lenet_to_resnet", "cnnbook.explorers.depth:depth_explorer"),
 )

@@ -7,7 +7,8 @@
 - ``pooling``: max and average pooling of a photograph (chapter 6);
 - ``transposed``: transposed and dilated convolution (chapter 7);
 - ``lenet``: a test digit through the trained LeNet, stage by stage (chapter 8);
-- ``costs``: parameters and multiplications of the convolution family (chapter 9).
+- ``costs``: parameters and multiplications of the convolution family (chapter 9);
+- ``depth``: gradient norms by depth, with and without shortcuts and batch norm (chapter 10).
 
 Each factory is decorated with :func:`cnnbook.explorer.explorer_factory`, and every explorer a chapter
 shows is listed in :data:`cnnbook.explorer.BOOK`.

@@ -275,3 +275,62 @@ def avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: I
         for v in range(a.kernel_size[1]):
             gp[_offset_slice(u, v, a)] += share
     return _crop(gp, a)
+
+
+# --------------------------------------------------------------------------------------------------
+# adaptive average pooling (chapter 10)
+# --------------------------------------------------------------------------------------------------
+# (imported here, not at the top, so that this section stands apart from the one above)
+from ..arguments import adaptive_pool_args  # noqa: E402
+
+__all__ += ["adaptive_avg_pool2d", "adaptive_avg_pool2d_backward"]
+
+
+def _bin_matrix(bins: tuple[tuple[int, int], ...], size: int, dtype: np.dtype) -> np.ndarray:
+    """``A`` of shape (out, size) with ``A[i, h] = 1/(end_i - start_i)`` for ``h`` in bin ``i``, else 0:
+    averaging along one axis is a product with ``A``."""
+    a = np.zeros((len(bins), size), dtype=dtype)
+    for i, (start, end) in enumerate(bins):
+        a[i, start:end] = 1.0 / (end - start)
+    return a
+
+
+def adaptive_avg_pool2d(input: ArrayLike, output_size) -> np.ndarray:
+    """Adaptive average pooling to a fixed output size, like ``torch.nn.functional.adaptive_avg_pool2d``.
+
+    .. math:: Y[n,c,i,j] = \\frac{1}{|R_i| |C_j|} \\sum_{h \\in R_i} \\sum_{w \\in C_j} X[n,c,h,w]
+
+    with the bins ``R_i = [floor(i H / H_out), ceil((i + 1) H / H_out))`` (likewise ``C_j``), torch's rule
+    (:func:`cnnbook.shapes.adaptive_pool_bins`): any output size, also one that does not divide the input
+    (neighbouring bins then overlap). ``output_size=1`` is global average pooling. Computed as
+    ``Y = A_rows X A_cols^T`` with the averaging matrices of the two axes.
+
+    Parameters
+    ----------
+    input : ndarray, shape (N, C, H, W) or (C, H, W)
+    output_size : int or (int or None, int or None)
+        ``None`` keeps that axis's input size.
+
+    Returns
+    -------
+    output : ndarray, shape (N, C, H_out, W_out) (or (C, H_out, W_out))
+    """
+    a = adaptive_pool_args(input, output_size)
+    rows = _bin_matrix(a.rows, a.input.shape[-2], a.dtype)
+    cols = _bin_matrix(a.cols, a.input.shape[-1], a.dtype)
+    return a.finish(rows @ a.input @ cols.T)
+
+
+def adaptive_avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, output_size) -> np.ndarray:
+    """Gradient of :func:`adaptive_avg_pool2d` with respect to its input.
+
+    .. math:: \\frac{\\partial L}{\\partial X}[n,c,h,w] = \\sum_{i: h \\in R_i} \\sum_{j: w \\in C_j}
+              \\frac{G[n,c,i,j]}{|R_i| |C_j|}
+
+    each upstream gradient spread evenly over its bin, overlapping bins adding up: ``A_rows^T G A_cols``.
+    ``input`` is the forward input (only its shape is used).
+    """
+    a = adaptive_pool_args(input, output_size, grad_output=grad_output)
+    rows = _bin_matrix(a.rows, a.input.shape[-2], a.dtype)
+    cols = _bin_matrix(a.cols, a.input.shape[-1], a.dtype)
+    return a.finish(rows.T @ a.grad_output @ cols)

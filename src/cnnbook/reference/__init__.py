@@ -2,7 +2,7 @@
 vectorised versions in :mod:`cnnbook.functional`).
 
 The same modules as :mod:`cnnbook.functional`, file for file (conv, pooling, linear, activation, loss;
-fold, conv3d, fft, unshared),
+fold, conv3d, fft, unshared; normalization, dropout),
 with the same functions, arguments and results.
 """
 # The same imports as cnnbook/functional/__init__.py on purpose: the two trees export the same names
@@ -17,6 +17,10 @@ from .conv3d import conv3d, conv3d_backward
 from .fft import fft_conv2d
 from .fold import fold, fold_backward, unfold, unfold_backward
 from .unshared import conv2d_tiled, conv2d_tiled_backward, conv2d_unshared, conv2d_unshared_backward
+# chapter 10: from LeNet to ResNet
+from .dropout import dropout, dropout_backward, dropout_mask
+from .normalization import batch_norm, batch_norm_backward
+from .pooling import adaptive_avg_pool2d, adaptive_avg_pool2d_backward
 
 __all__ = [
     "conv1d", "conv1d_backward", "conv2d", "conv2d_backward", "conv_transpose2d", "conv_transpose2d_backward",
@@ -26,4 +30,6 @@ __all__ = [
     "cross_entropy", "cross_entropy_backward",
     "unfold", "unfold_backward", "fold", "fold_backward", "conv3d", "conv3d_backward", "fft_conv2d",
     "conv2d_unshared", "conv2d_unshared_backward", "conv2d_tiled", "conv2d_tiled_backward",
+    "batch_norm", "batch_norm_backward", "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward",
+    "dropout", "dropout_backward", "dropout_mask",
 ]

@@ -152,3 +152,49 @@ def avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: I
                 if 0 <= h < H and 0 <= w < W:
                     dX[n, c, h, w] += share
     return a.finish(dX)
+
+
+# --------------------------------------------------------------------------------------------------
+# adaptive average pooling (chapter 10)
+# --------------------------------------------------------------------------------------------------
+# (imported here, not at the top, so that this section stands apart from the one above)
+from ..arguments import adaptive_pool_args  # noqa: E402
+
+__all__ += ["adaptive_avg_pool2d", "adaptive_avg_pool2d_backward"]
+
+
+def adaptive_avg_pool2d(input: ArrayLike, output_size) -> np.ndarray:
+    """Loop version of :func:`cnnbook.functional.adaptive_avg_pool2d`.
+
+    ``Y[n,c,i,j]`` is the mean of ``X[n, c, h, w]`` over the bin ``h0 <= h < h1``, ``w0 <= w < w1``, with
+    ``h0 = floor(i H / H_out)`` and ``h1 = ceil((i + 1) H / H_out)`` (likewise for the columns).
+    """
+    a = adaptive_pool_args(input, output_size)
+    X, (H_out, W_out) = a.input, a.out_size
+    N, C = X.shape[:2]
+    Y = np.zeros((N, C, H_out, W_out), dtype=a.dtype)
+    for n, c, i, j in np.ndindex(N, C, H_out, W_out):  # every output cell
+        (h0, h1), (w0, w1) = a.rows[i], a.cols[j]
+        total = 0.0
+        for h in range(h0, h1):
+            for w in range(w0, w1):
+                total += X[n, c, h, w]
+        Y[n, c, i, j] = total / ((h1 - h0) * (w1 - w0))
+    return a.finish(Y)
+
+
+def adaptive_avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, output_size) -> np.ndarray:
+    """Loop version of :func:`cnnbook.functional.adaptive_avg_pool2d_backward`.
+
+    ``dX[n,c,h,w] += G[n,c,i,j] / (bin size)`` for every cell ``(h, w)`` of every bin ``(i, j)``.
+    """
+    a = adaptive_pool_args(input, output_size, grad_output=grad_output)
+    X, G, (H_out, W_out) = a.input, a.grad_output, a.out_size
+    dX = np.zeros(X.shape, dtype=a.dtype)
+    for n, c, i, j in np.ndindex(X.shape[0], X.shape[1], H_out, W_out):
+        (h0, h1), (w0, w1) = a.rows[i], a.cols[j]
+        share = G[n, c, i, j] / ((h1 - h0) * (w1 - w0))
+        for h in range(h0, h1):
+            for w in range(w0, w1):
+                dX[n, c, h, w] += share
+    return a.finish(dX)
