@@ -119,6 +119,30 @@ def test_avg_pool2d_backward_matches_autograd(cfg, count_include_pad, unbatched)
     assert_close(gi, xt.grad, cfg["dtype"], "avg_pool2d grad_input")
 
 
+@BOTH_TREES
+@given(cfg=pool_configs(with_dilation=False, max_spatial=8), count_include_pad=st.booleans(),
+       divisor=st.integers(-3, 10).filter(lambda d: d != 0))
+def test_avg_pool2d_divisor_override_matches_torch_forward_and_autograd(module, cfg, count_include_pad, divisor):
+    """divisor_override replaces every window's divisor (also the clipped ceil_mode ones); torch accepts
+    any nonzero int, a negative one too."""
+    rng, x = _input(cfg, tie_free_values=False)
+    kw = dict(avg_pool_kwargs(cfg, count_include_pad), divisor_override=divisor)
+    xt = to_torch(x, True)
+    y = TF.avg_pool2d(xt, **kw)
+    assert_close(module.avg_pool2d(x, **kw), y, cfg["dtype"], "avg_pool2d divisor_override")
+    g = randn(rng, tuple(y.shape), cfg["dtype"])
+    y.backward(to_torch(g))
+    assert_close(module.avg_pool2d_backward(g, x, **kw), xt.grad, cfg["dtype"], "grad divisor_override")
+
+
+def test_avg_pool2d_divisor_override_worked_example():
+    """A 4x4 ramp, 2x2 windows, divisor 3: the top-left window sums 0 + 1 + 4 + 5 = 10, so 10/3."""
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    np.testing.assert_allclose(F.avg_pool2d(x, 2, divisor_override=3)[0, 0], [[10 / 3, 18 / 3], [42 / 3, 50 / 3]])
+    np.testing.assert_allclose(F.avg_pool2d_backward(np.ones((1, 1, 2, 2)), x, 2, divisor_override=3),
+                               np.full((1, 1, 4, 4), 1 / 3))
+
+
 def test_avg_pool2d_ceil_mode_divisor_edge_case():
     """ceil_mode with padding: the last window hangs over the padded border; torch divides by the
     window clipped to the padded input (count_include_pad=True) or by the real cells (False)."""

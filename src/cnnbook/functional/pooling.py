@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import shapes
-from ..arguments import IntOrTuple, PoolArgs, check_bool, pool_args
+from ..arguments import IntOrTuple, PoolArgs, check_bool, check_divisor_override, pool_args
 from ..windows import sliding_windows
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
@@ -212,14 +212,18 @@ def _avg_counts(size: int, k: int, s: int, p: int, out: int, count_include_pad: 
     return np.minimum(end, size) - np.maximum(start, 0)
 
 
-def _avg_divisor(a: PoolArgs, count_include_pad: bool) -> np.ndarray:
+def _avg_divisor(a: PoolArgs, count_include_pad: bool, divisor_override: int | None) -> np.ndarray | int:
+    """``D[i, j]`` (H_out, W_out), or the constant ``divisor_override`` when one is given."""
+    if divisor_override is not None:
+        return divisor_override
     rows, cols = (_avg_counts(n, k, s, p, o, count_include_pad)
                   for n, k, s, p, o in zip(a.input.shape[-2:], a.kernel_size, a.stride, a.padding, a.out_size))
     return np.maximum(rows[:, None] * cols[None, :], 1)  # (H_out, W_out); >= 1 guards empty windows
 
 
 def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
-               padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> np.ndarray:
+               padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> np.ndarray:
     """2-D average pooling, like ``torch.nn.functional.avg_pool2d``.
 
     .. math:: Y[n,c,i,j] = \\frac{1}{D[i,j]} \\sum_{u<k_h}\\sum_{v<k_w} X[n,c,\\; i s_h + u - p_h,\\; j s_w + v - p_w]
@@ -235,6 +239,8 @@ def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
         As in :func:`max_pool2d` (no dilation for average pooling).
     count_include_pad : bool
         Whether the zero padding counts in the divisor.
+    divisor_override : int, optional
+        If given (a nonzero int, as torch), every window sum is divided by it instead of ``D[i,j]``.
 
     Returns
     -------
@@ -243,19 +249,21 @@ def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
     """
     a = pool_args(input, kernel_size, stride, padding, 1, ceil_mode)
     count_include_pad = check_bool(count_include_pad, "count_include_pad")
+    divisor_override = check_divisor_override(divisor_override)
     total = _windows(a, 0.0).sum(axis=(2, 3))
-    return a.finish((total / _avg_divisor(a, count_include_pad)).astype(a.dtype, copy=False))
+    return a.finish((total / _avg_divisor(a, count_include_pad, divisor_override)).astype(a.dtype, copy=False))
 
 
 def avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: IntOrTuple,
                         stride: IntOrTuple | None = None, padding: IntOrTuple = 0, ceil_mode: bool = False,
-                        count_include_pad: bool = True) -> np.ndarray:
+                        count_include_pad: bool = True, divisor_override: int | None = None) -> np.ndarray:
     """Gradient of :func:`avg_pool2d` with respect to its input.
 
     .. math:: \\frac{\\partial L}{\\partial X}[n,c,h,w] = \\sum_{(i,j):\\ (h,w) \\in \\text{window}(i,j)} \\frac{G[n,c,i,j]}{D[i,j]}
 
     Each upstream gradient is spread evenly, ``G/D``, over the cells of its window (the same divisor
-    ``D`` as in the forward pass); overlapping windows add up; padding cells drop out.
+    ``D`` as in the forward pass, or ``divisor_override``); overlapping windows add up; padding cells
+    drop out.
 
     Parameters
     ----------
@@ -269,7 +277,8 @@ def avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: I
     """
     a = pool_args(input, kernel_size, stride, padding, 1, ceil_mode, grad_output=grad_output)
     count_include_pad = check_bool(count_include_pad, "count_include_pad")
-    share = (a.grad_output / _avg_divisor(a, count_include_pad)).astype(a.dtype, copy=False)
+    divisor_override = check_divisor_override(divisor_override)
+    share = (a.grad_output / _avg_divisor(a, count_include_pad, divisor_override)).astype(a.dtype, copy=False)
     gp = np.zeros(a.input.shape[:2] + _padded_shape(a), dtype=a.dtype)
     for u in range(a.kernel_size[0]):
         for v in range(a.kernel_size[1]):
