@@ -1,4 +1,4 @@
-"""Vectorised convolutions (forward and backward): im2col windows + one BLAS matrix product.
+"""Vectorised convolutions (forward and backward): im2col windows + BLAS matrix products, chunk by chunk.
 
 Notation (NCHW): input ``X`` (N, C, H, W), weight ``W`` (C_out, C/groups, k_h, k_w), bias ``b`` (C_out,),
 stride ``s``, zero padding ``p``, dilation ``d``, output ``Y`` (N, C_out, H_out, W_out) with
@@ -6,16 +6,25 @@ stride ``s``, zero padding ``p``, dilation ``d``, output ``Y`` (N, C_out, H_out,
 
     Y[n, o, i, j] = b[o] + sum_{c, u, v} X[n, c, i s + u d - p, j s + v d - p] W[o, c, u, v]
 
-(``c`` running over the input channels of ``o``'s group). The backward pass is built the way the book
-derives it:
+(``c`` running over the input channels of ``o``'s group). With im2col's matrix of sample ``n``,
+``cols_n[(c, u, v), (i, j)] = X_pad[n, c, i s + u d, j s + v d]`` (K = C/groups k_h k_w rows, one
+column per output position), the layer and its gradients are three matrix products per sample:
 
-* ``grad_input``: insert ``s - 1`` zeros between the output-gradient entries (:func:`insert_zeros`),
-  pad by ``d(k - 1)`` (a *full* correlation) plus the leftover rows/columns the forward windows never
-  reached, and cross-correlate with the kernel rotated by 180 degrees (:func:`rot180`), dilated
-  (:func:`dilate_kernel`), with input and output channels swapped within each group; then crop the
-  forward padding. The same function is the transposed convolution.
-* ``grad_weight``: cross-correlation of the (padded) input with the output gradient.
+* forward: ``Y_n = W_mat @ cols_n``, ``W_mat`` (C_out, K) the weight with its taps flattened;
+* ``grad_weight``: ``dW_mat = sum_n G_n @ cols_n^T`` (``G_n`` = dL/dY_n, (C_out, H_out W_out));
+* ``grad_input``: ``dcols_n = W_mat^T @ G_n``, then col2im: every entry of ``dcols_n`` is added back to
+  the cell of ``X_pad`` it was copied from (``k_h k_w`` strided slices, one per tap ``(u, v)``), and the
+  padding is cropped. This is the book's "full correlation of the zero-inserted gradient with the
+  rotated kernel" (``dX = crop_p(pad_full(insert_zeros(G, s)) star rot180(W^T))``), evaluated without
+  materialising the zeros: the same sum, grouped by the entries of ``G`` instead of the cells of ``dX``.
+  The same function is the transposed convolution.
 * ``grad_bias``: the output gradient summed over the batch and the positions.
+
+Speed (see ``benchmarks/run.py``): the columns are built for a block of samples (or of output rows of
+one sample) at a time into one reused buffer of at most :data:`_COLS_BUDGET` bytes, so memory stays
+bounded and the block stays in cache between the copy and the product; products write into their
+destination (``out=``), the col2im adds go into a per-block padded buffer that is cropped once. The
+layout stays NCHW throughout: ``W_mat @ cols_n`` *is* sample ``n`` of the output, no transposes.
 
 Unbatched inputs ``(C, H, W)`` (``(C, L)`` for 1-D) are accepted like torch and give unbatched results.
 float32 inputs give float32 results, float64 (or mixed) give float64.
@@ -27,137 +36,165 @@ from numpy.typing import ArrayLike
 
 from .. import shapes
 from ..arguments import ConvArgs, IntOrTuple, Padding, conv_args, conv_transpose_args
-from ..primitives import dilate_kernel, insert_zeros, pad2d, rot180
 from ..windows import sliding_windows
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv1d_backward", "conv2d_backward",
            "conv_transpose2d_backward"]
 
-# Largest im2col block (bytes) built at once; bigger batches are processed in chunks of samples.
-_COLS_BUDGET = 64 * 2**20
+#: Largest im2col block (bytes) built at once: a block of samples, or of output rows of one sample.
+_COLS_BUDGET = 4 * 2**20
 
 
 # --------------------------------------------------------------------------------------------------
 # the three kernels everything is built from
 # --------------------------------------------------------------------------------------------------
+def _padded(x: np.ndarray, pad: tuple[int, int, int, int]) -> np.ndarray:
+    """``x`` (N, C, H, W) with ``(top, bottom, left, right)`` zero rows/columns around each plane."""
+    top, bottom, left, right = pad
+    if not any(pad):
+        return x
+    n, c, h, w = x.shape
+    xp = np.zeros((n, c, h + top + bottom, w + left + right), x.dtype)
+    xp[:, :, top:top + h, left:left + w] = x
+    return xp
 
-def _chunks(n, rows, length, itemsize):
-    """Sample ranges whose im2col blocks (rows x length each) stay within the memory budget."""
-    step = max(1, int(_COLS_BUDGET // max(1, rows * length * itemsize)))
-    return [(i, min(n, i + step)) for i in range(0, n, step)]
 
+def _blocks(n: int, ho: int, row_bytes: int):
+    """``(n0, n1, i0, i1)``: samples ``n0:n1``, output rows ``i0:i1``, whose columns fit the budget.
 
-def _correlate(x, w, stride, pad, dilation, groups):
-    """Grouped cross-correlation ``Y[n, o, i, j] = sum_{c,u,v} X_pad[n, c, i s + u d, j s + v d] W[o, c, u, v]``.
-
-    Two ways to evaluate the same sum, per group and per chunk of samples:
-
-    * gather (im2col): copy the windows into columns, then ``W_g (C_out/g, C_g k_h k_w) @ cols``;
-    * scatter (stride 1 only, used when a group has fewer output than input channels, as in the
-      gradient of the input): ``P_uv = W[:, :, u, v] @ X_pad`` for every tap at once (one product),
-      then ``Y = sum_{u, v} P_uv`` shifted by ``(u d, v d)``; this moves less memory.
-
-    Taps whose weights are all zero (the holes of a :func:`dilate_kernel` kernel) are skipped.
+    ``row_bytes`` is the size of the columns of one output row of one sample. Whole samples are
+    grouped while they fit; a sample larger than the budget is cut into blocks of output rows.
     """
+    per_sample = row_bytes * ho
+    if per_sample <= _COLS_BUDGET:
+        step = max(1, _COLS_BUDGET // max(1, per_sample))
+        return [(a, min(n, a + step), 0, ho) for a in range(0, n, step)]
+    rows = max(1, _COLS_BUDGET // max(1, row_bytes))
+    return [(a, a + 1, i, min(ho, i + rows)) for a in range(n) for i in range(0, ho, rows)]
+
+
+class _Columns:
+    """im2col of the windows ``view`` (N, C, k_h, k_w, H_out, W_out) into one reused buffer."""
+
+    def __init__(self, view: np.ndarray, groups: int, blocks):
+        self.view, self.groups = view, groups
+        n, c, kh, kw, ho, wo = view.shape
+        self.k = c // groups * kh * kw
+        most = max(((b - a) * (i1 - i0) for a, b, i0, i1 in blocks), default=0)
+        self.buffer = np.empty(most * self.k * wo, view.dtype)
+
+    def __call__(self, n0: int, n1: int, i0: int, i1: int, g: int) -> np.ndarray:
+        """``cols`` of samples ``n0:n1``, output rows ``i0:i1``, group ``g``: (n1 - n0, K, rows W_out)."""
+        v = self.view
+        cg = v.shape[1] // self.groups
+        block = v[n0:n1, g * cg:(g + 1) * cg, :, :, i0:i1]
+        cols = self.buffer[:block.size].reshape(block.shape)
+        np.copyto(cols, block)
+        return cols.reshape(n1 - n0, self.k, -1)
+
+
+def _out_block(y: np.ndarray, n0: int, n1: int, i0: int, i1: int, c0: int, c1: int) -> np.ndarray:
+    """``y[n0:n1, c0:c1, i0:i1]`` as (samples, channels, positions): a view when whole rows are taken."""
+    return y[n0:n1, c0:c1, i0:i1].reshape(n1 - n0, c1 - c0, -1)
+
+
+def _forward(x, w, stride, pad, dilation, groups):
+    """Grouped cross-correlation ``Y[n, o, i, j] = sum_{c,u,v} X_pad[n, c, i s + u d, j s + v d] W[o, c, u, v]``,
+    as ``Y_n = W_mat @ cols_n`` per group, block by block."""
     n = x.shape[0]
     c_out, cg, kh, kw = w.shape
     top, bottom, left, right = pad
     ho, wo = shapes.conv_output_size(x.shape[2:], (kh, kw), stride, ((top, bottom), (left, right)), dilation)
     og = c_out // groups
-    us, vs = np.nonzero(np.any(w != 0, axis=(0, 1)))     # taps that matter
-    if len(us) == 0:
-        us, vs = np.array([0]), np.array([0])
-    taps = len(us)
     dtype = np.result_type(x.dtype, w.dtype)
-    if og < cg and stride == (1, 1):
-        return _correlate_scatter(x, w, pad, us, vs, dilation, groups, (ho, wo), dtype)
-    xp = pad2d(x, pad) if any(pad) else x
-    y = np.empty((n, c_out, ho * wo), dtype)
-    for g in range(groups):
-        wg = w[g * og:(g + 1) * og]
-        wm = wg.reshape(og, cg * kh * kw) if taps == kh * kw else wg[:, :, us, vs].reshape(og, cg * taps)
-        for a, b in _chunks(n, cg * taps, ho * wo, xp.itemsize):
-            view = sliding_windows(xp[a:b, g * cg:(g + 1) * cg], (kh, kw), stride, dilation)
-            cols = view.reshape(b - a, cg * kh * kw, ho * wo) if taps == kh * kw else view[:, :, us, vs]
-            y[a:b, g * og:(g + 1) * og] = wm @ cols.reshape(b - a, cg * taps, ho * wo)
-    return y.reshape(n, c_out, ho, wo)
-
-
-def _correlate_scatter(x, w, pad, us, vs, dilation, groups, out, dtype):
-    """Stride-1 correlation as "multiply every tap, then add the shifted products" (see _correlate).
-
-    The zero padding is not materialised: each product is added only where it overlaps the output.
-    """
-    n, _, h, width = x.shape
-    c_out, cg, _, _ = w.shape
-    og, (ho, wo), (dil_h, dil_w), (top, _, left, _) = c_out // groups, out, dilation, pad
-    taps = len(us)
+    view = sliding_windows(_padded(x, pad), (kh, kw), stride, dilation, (ho, wo))
+    blocks = _blocks(n, ho, cg * kh * kw * wo * x.itemsize)
+    columns = _Columns(view, groups, blocks)
+    wm = w.reshape(groups, og, cg * kh * kw)
     y = np.empty((n, c_out, ho, wo), dtype)
-    for g in range(groups):
-        wm = w[g * og:(g + 1) * og][:, :, us, vs].transpose(2, 0, 1).reshape(taps * og, cg)
-        for a, b in _chunks(n, taps * og, h * width, x.itemsize):
-            xg = x[a:b, g * cg:(g + 1) * cg].transpose(1, 0, 2, 3).reshape(cg, (b - a) * h * width)
-            prod = (wm @ xg).reshape(taps, og, b - a, h, width)
-            acc = np.zeros((og, b - a, ho, wo), dtype)
-            for t, (u, v) in enumerate(zip(us, vs)):
-                # output row i reads padded row i + u d, i.e. row i + u d - top of x
-                r, c = u * dil_h - top, v * dil_w - left
-                i0, i1 = max(0, -r), min(ho, h - r)
-                j0, j1 = max(0, -c), min(wo, width - c)
-                if i0 < i1 and j0 < j1:
-                    acc[:, :, i0:i1, j0:j1] += prod[t, :, :, i0 + r:i1 + r, j0 + c:j1 + c]
-            y[a:b, g * og:(g + 1) * og] = acc.transpose(1, 0, 2, 3)
+    for n0, n1, i0, i1 in blocks:
+        for g in range(groups):
+            cols = columns(n0, n1, i0, i1, g)
+            if i1 - i0 == ho:
+                np.matmul(wm[g], cols, out=_out_block(y, n0, n1, 0, ho, g * og, (g + 1) * og))
+            else:  # rows of one sample: the destination is strided, write through a small product
+                y[n0, g * og:(g + 1) * og, i0:i1] = (wm[g] @ cols[0]).reshape(og, i1 - i0, wo)
     return y
 
 
-def _weight_grad(x, grad, kernel, stride, pad, dilation, groups):
+def _backward(g, w, x_shape, stride, pad, dilation, groups, x=None):
+    """``grad_input`` of the correlation :func:`_forward` (col2im of ``W_mat^T @ G_n``), and
+    ``grad_weight`` (``sum_n G_n @ cols_n^T``) if the forward input ``x`` is given.
+
+    ``g`` (N, C_out, H_out, W_out), ``w`` (C_out, C/groups, k_h, k_w), ``x_shape`` (N, C, H, W).
+    Returns ``(grad_input, grad_weight or None)``.
+    """
+    n, c, h, width = x_shape
+    c_out, cg, kh, kw = w.shape
+    _, _, ho, wo = g.shape
+    (sh, sw), (dh, dw), (top, bottom, left, right) = stride, dilation, pad
+    og, k = c_out // groups, cg * kh * kw
+    dtype = np.result_type(g.dtype, w.dtype)
+    hp, wp = h + top + bottom, width + left + right
+    blocks = _blocks(n, ho, k * wo * np.dtype(dtype).itemsize)
+    wm = w.reshape(groups, og, k)
+    wt = np.ascontiguousarray(wm.transpose(0, 2, 1))          # W_mat^T per group, (K, C_out/groups)
+    grad_input = np.empty((n, c, h, width), dtype)
+    # the padded gradient of one block (the rows/columns no window reached stay 0)
+    direct = not any(pad)
+    most = max((b - a for a, b, _, _ in blocks), default=0)
+    scratch = np.empty((most, c, hp, wp), dtype)
+    grad_weight = columns = None
+    if x is not None:
+        grad_weight = np.zeros((groups, og, k), dtype)
+        view = sliding_windows(_padded(x, pad), (kh, kw), stride, dilation, (ho, wo))
+        columns = _Columns(view, groups, blocks)
+    rows_w = (wo - 1) * sw + 1
+    for n0, n1, i0, i1 in blocks:
+        nb, whole = n1 - n0, i1 - i0 == ho
+        target = grad_input[n0:n1] if direct else scratch[:nb]
+        if i0 == 0:
+            target[...] = 0
+        for gi in range(groups):
+            gm = _out_block(g, n0, n1, i0, i1, gi * og, (gi + 1) * og)          # (nb, og, rows W_out)
+            if columns is not None:
+                cols = columns(n0, n1, i0, i1, gi)
+                if nb == 1:
+                    grad_weight[gi] += gm[0] @ cols[0].T
+                else:
+                    grad_weight[gi] += np.matmul(gm, cols.transpose(0, 2, 1)).sum(axis=0)
+            dcols = np.matmul(wt[gi], gm).reshape(nb, cg, kh, kw, i1 - i0, wo)
+            dst = target[:, gi * cg:(gi + 1) * cg]
+            r0 = i0 * sh
+            for u in range(kh):
+                for v in range(kw):
+                    # tap (u, v) of output (i, j) was read from padded cell (i s + u d, j s + v d)
+                    a, b = r0 + u * dh, v * dw
+                    dst[:, :, a:a + (i1 - i0 - 1) * sh + 1:sh, b:b + rows_w:sw] += dcols[:, :, u, v]
+        if not direct and i1 == ho:
+            grad_input[n0:n1] = scratch[:nb, :, top:top + h, left:left + width]
+    gw = None if grad_weight is None else grad_weight.reshape(c_out, cg, kh, kw)
+    return grad_input, gw
+
+
+def _weight_grad(x, g, kernel, stride, pad, dilation, groups):
     """``dW[o, c, u, v] = sum_{n,i,j} G[n, o, i, j] X_pad[n, c, i s + u d, j s + v d]``: the input
-    cross-correlated with the output gradient (``G`` is (N, C_out, H_out, W_out))."""
-    xp = pad2d(x, pad) if any(pad) else x
-    n, c, _, _ = xp.shape
-    _, c_out, ho, wo = grad.shape
+    cross-correlated with the output gradient (``G`` is (N, C_out, H_out, W_out)), ``sum_n G_n @ cols_n^T``."""
+    n, c, _, _ = x.shape
+    _, c_out, ho, wo = g.shape
     kh, kw = kernel
     cg, og = c // groups, c_out // groups
-    grad_weight = np.zeros((c_out, cg * kh * kw), np.result_type(xp.dtype, grad.dtype))
-    for g in range(groups):
-        for a, b in _chunks(n, cg * kh * kw, ho * wo, xp.itemsize):
-            # columns laid out (C_g k_h k_w, n h_out w_out) so that one matrix product sums over n, i, j
-            view = sliding_windows(xp[a:b, g * cg:(g + 1) * cg], kernel, stride, dilation, (ho, wo))
-            cols = view.transpose(1, 2, 3, 0, 4, 5).reshape(cg * kh * kw, (b - a) * ho * wo)
-            gm = grad[a:b, g * og:(g + 1) * og].transpose(1, 0, 2, 3).reshape(og, (b - a) * ho * wo)
-            grad_weight[g * og:(g + 1) * og] += gm @ cols.T
+    dtype = np.result_type(x.dtype, g.dtype)
+    view = sliding_windows(_padded(x, pad), kernel, stride, dilation, (ho, wo))
+    blocks = _blocks(n, ho, cg * kh * kw * wo * x.itemsize)
+    columns = _Columns(view, groups, blocks)
+    grad_weight = np.zeros((groups, og, cg * kh * kw), dtype)
+    for n0, n1, i0, i1 in blocks:
+        for gi in range(groups):
+            gm = _out_block(g, n0, n1, i0, i1, gi * og, (gi + 1) * og)
+            cols = columns(n0, n1, i0, i1, gi)
+            grad_weight[gi] += np.matmul(gm, cols.transpose(0, 2, 1)).sum(axis=0)
     return grad_weight.reshape(c_out, cg, kh, kw)
-
-
-def _pad_or_crop(z, top, bottom, left, right):
-    """Zero-pad the last two axes; a negative amount crops that many rows/columns instead."""
-    z = z[..., max(0, -top): z.shape[-2] - max(0, -bottom), max(0, -left): z.shape[-1] - max(0, -right)]
-    return pad2d(z, (max(0, top), max(0, bottom), max(0, left), max(0, right)))
-
-
-def _swap_channels(w, groups):
-    """(C_a, C_b/g, k_h, k_w) -> (C_b, C_a/g, k_h, k_w): swap in/out channels within each group."""
-    ca, cbg, kh, kw = w.shape
-    return w.reshape(groups, ca // groups, cbg, kh, kw).transpose(0, 2, 1, 3, 4).reshape(groups * cbg, ca // groups, kh, kw)
-
-
-def _transposed(y, w, stride, pad, dilation, groups, extra):
-    """The transposed convolution, the book's way: zero insertion, full padding, rot180, swapped channels.
-
-    ``y`` (N, C_a, H, W), ``w`` (C_a, C_b/groups, k_h, k_w). With ``d_k = d(k - 1) + 1``:
-    ``Z = insert_zeros(y, s)`` padded by ``d_k - 1 - p_top`` above and ``d_k - 1 - p_bottom + extra``
-    below (likewise left/right), then ``Z star dilate_kernel(rot180(W_swapped), d)`` with stride 1.
-    Output height ``(H - 1) s - p_top - p_bottom + d_k + extra``.
-    """
-    span_h, span_w = shapes.effective_kernel_size(w.shape[2:], dilation)
-    z = insert_zeros(y, stride) if stride != (1, 1) else y
-    top, bottom, left, right = pad
-    full = (span_h - 1 - top, span_h - 1 - bottom + extra[0], span_w - 1 - left, span_w - 1 - right + extra[1])
-    z = _pad_or_crop(z, *(min(0, q) for q in full))      # negative amounts crop
-    kernel = rot180(_swap_channels(w, groups))
-    if dilation != (1, 1):
-        kernel = dilate_kernel(kernel, dilation)
-    return _correlate(z, kernel, (1, 1), tuple(max(0, q) for q in full), (1, 1), groups)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -191,7 +228,7 @@ def conv2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, s
     array (N, C_out, H_out, W_out) (or (C_out, H_out, W_out) for an unbatched input).
     """
     a = conv_args(2, input, weight, bias, stride, padding, dilation, groups)
-    return _with_bias(_correlate(a.input, a.weight, a.stride, a.padding, a.dilation, a.groups), a)
+    return _with_bias(_forward(a.input, a.weight, a.stride, a.padding, a.dilation, a.groups), a)
 
 
 def conv1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
@@ -202,15 +239,13 @@ def conv1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, s
     ``L_out = floor((L + 2p - d(k - 1) - 1) / s) + 1``; input (N, C, L) or (C, L), weight (C_out, C/groups, k).
     """
     a = conv_args(1, input, weight, bias, stride, padding, dilation, groups)
-    return _with_bias(_correlate(a.input, a.weight, a.stride, a.padding, a.dilation, a.groups), a)
+    return _with_bias(_forward(a.input, a.weight, a.stride, a.padding, a.dilation, a.groups), a)
 
 
 def _conv_backward(a: ConvArgs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # the rows/columns of the padded input that no window reached (a.output_padding) get zero gradient
-    grad_input = _transposed(a.grad_output, a.weight, a.stride, a.padding, a.dilation, a.groups,
-                             a.output_padding)
-    grad_weight = _weight_grad(a.input, a.grad_output, a.weight.shape[2:], a.stride, a.padding, a.dilation,
-                               a.groups)
+    grad_input, grad_weight = _backward(a.grad_output, a.weight, a.input.shape, a.stride, a.padding,
+                                        a.dilation, a.groups, x=a.input)
     grad_bias = a.grad_output.sum(axis=(0, 2, 3))
     return a.finish(grad_input), a.finish_weight(grad_weight), grad_bias
 
@@ -227,6 +262,9 @@ def conv2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike,
       ``(H + 2p - d(k - 1) - 1) mod s`` rows at the bottom (columns at the right) that no window reached;
     * ``dW[o, c, u, v] = sum_{n, i, j} G[n, o, i, j] X[n, c, i s + u d - p, j s + v d - p]``;
     * ``db[o] = sum_{n, i, j} G[n, o, i, j]``.
+
+    Evaluated as matrix products per sample (module docstring): ``dX = crop_p(col2im(W_mat^T @ G_n))``,
+    which adds up the same products as the zero-inserted correlation, and ``dW_mat = sum_n G_n @ cols_n^T``.
 
     Returns
     -------
@@ -251,9 +289,10 @@ def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None
     """Transposed convolution, as ``torch.nn.functional.conv_transpose2d``.
 
     Scatter form: ``Y[n, o, i s + u d - p, j s + v d - p] += X[n, c, i, j] W[c, o, u, v]`` (+ ``b[o]``).
-    Built from the same pieces as ``conv2d_backward``'s ``grad_input``: insert ``s - 1`` zeros between
-    input entries, pad ``d(k - 1) - p`` on each side (plus ``output_padding`` at the bottom/right),
-    cross-correlate with ``rot180`` of the dilated kernel with in/out channels swapped, stride 1.
+    Equivalently (the book's construction): insert ``s - 1`` zeros between input entries, pad
+    ``d(k - 1) - p`` on each side (plus ``output_padding`` at the bottom/right), cross-correlate with
+    ``rot180`` of the dilated kernel with in/out channels swapped, stride 1. Computed in the scatter form,
+    as ``conv2d_backward``'s ``grad_input``: ``dcols_n = W_mat^T @ X_n``, then col2im.
     ``H_out = (H - 1) s - 2p + d(k - 1) + output_padding + 1``.
 
     Parameters
@@ -268,7 +307,8 @@ def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None
     array (N, C_out, H_out, W_out) (or (C_out, H_out, W_out) for an unbatched input).
     """
     a = conv_transpose_args(input, weight, bias, stride, padding, output_padding, groups, dilation)
-    y = _transposed(a.input, a.weight, a.stride, a.padding, a.dilation, a.groups, a.output_padding)
+    y, _ = _backward(a.input, a.weight, (a.input.shape[0], a.out_channels, *a.out_size), a.stride, a.padding, a.dilation,
+                     a.groups)
     return _with_bias(y, a)
 
 
@@ -284,7 +324,7 @@ def conv_transpose2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: 
     a = conv_transpose_args(input, weight, None, stride, padding, output_padding, groups, dilation,
                             grad_output=grad_output)
     g, (h, width) = a.grad_output, a.input.shape[2:]
-    grad_input = _correlate(g, a.weight, a.stride, a.padding, a.dilation, a.groups)[:, :, :h, :width]
+    grad_input = _forward(g, a.weight, a.stride, a.padding, a.dilation, a.groups)[:, :, :h, :width]
     grad_weight = _weight_grad(g, a.input, a.weight.shape[2:], a.stride, a.padding, a.dilation, a.groups)
     grad_bias = g.sum(axis=(0, 2, 3))
     return a.finish(np.ascontiguousarray(grad_input)), grad_weight, grad_bias
