@@ -42,7 +42,7 @@ __all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv1d_backward", "conv2d_ba
            "conv_transpose2d_backward"]
 
 #: Largest im2col block (bytes) built at once: a block of samples, or of output rows of one sample.
-_COLS_BUDGET = 4 * 2**20
+_COLS_BUDGET = 2 * 2**20
 
 
 # --------------------------------------------------------------------------------------------------
@@ -74,7 +74,11 @@ def _blocks(n: int, ho: int, row_bytes: int):
 
 
 class _Columns:
-    """im2col of the windows ``view`` (N, C, k_h, k_w, H_out, W_out) into one reused buffer."""
+    """im2col of the windows ``view`` (N, C, k_h, k_w, H_out, W_out) into one reused buffer.
+
+    A block of ``nb`` samples is laid out ``(K, nb, positions)``: the batch is folded into the columns,
+    so one product serves the whole block (for one sample it is simply im2col's ``cols_n``).
+    """
 
     def __init__(self, view: np.ndarray, groups: int, blocks):
         self.view, self.groups = view, groups
@@ -84,18 +88,33 @@ class _Columns:
         self.buffer = np.empty(most * self.k * wo, view.dtype)
 
     def __call__(self, n0: int, n1: int, i0: int, i1: int, g: int) -> np.ndarray:
-        """``cols`` of samples ``n0:n1``, output rows ``i0:i1``, group ``g``: (n1 - n0, K, rows W_out)."""
+        """``cols`` of samples ``n0:n1``, output rows ``i0:i1``, group ``g``: (K, (n1 - n0) rows W_out)."""
         v = self.view
         cg = v.shape[1] // self.groups
-        block = v[n0:n1, g * cg:(g + 1) * cg, :, :, i0:i1]
+        block = v[n0:n1, g * cg:(g + 1) * cg, :, :, i0:i1].transpose(1, 2, 3, 0, 4, 5)
         cols = self.buffer[:block.size].reshape(block.shape)
         np.copyto(cols, block)
-        return cols.reshape(n1 - n0, self.k, -1)
+        return cols.reshape(self.k, -1)
 
 
-def _out_block(y: np.ndarray, n0: int, n1: int, i0: int, i1: int, c0: int, c1: int) -> np.ndarray:
-    """``y[n0:n1, c0:c1, i0:i1]`` as (samples, channels, positions): a view when whole rows are taken."""
-    return y[n0:n1, c0:c1, i0:i1].reshape(n1 - n0, c1 - c0, -1)
+class _Buffer:
+    """One reused (rows, columns) scratch matrix for the products of every block: fresh large arrays
+    per block would cost page faults (the memory returns to the system and comes back zeroed)."""
+
+    def __init__(self, rows: int, blocks, wo: int, dtype):
+        most = max(((b - a) * (i1 - i0) for a, b, i0, i1 in blocks), default=0)
+        self.rows, self.data = rows, np.empty(rows * most * wo, dtype)
+
+    def __call__(self, columns: int) -> np.ndarray:
+        return self.data[:self.rows * columns].reshape(self.rows, columns)
+
+
+def _gradient_block(g: np.ndarray, n0: int, n1: int, i0: int, i1: int, c0: int, c1: int) -> np.ndarray:
+    """``G[n0:n1, c0:c1, i0:i1]`` laid out like the columns, (channels, samples x positions): a view
+    for one sample, a (small) copy for several."""
+    if n1 - n0 == 1:
+        return g[n0, c0:c1, i0:i1].reshape(c1 - c0, -1)
+    return g[n0:n1, c0:c1, i0:i1].transpose(1, 0, 2, 3).reshape(c1 - c0, -1)
 
 
 def _forward(x, w, stride, pad, dilation, groups):
@@ -112,13 +131,15 @@ def _forward(x, w, stride, pad, dilation, groups):
     columns = _Columns(view, groups, blocks)
     wm = w.reshape(groups, og, cg * kh * kw)
     y = np.empty((n, c_out, ho, wo), dtype)
+    products = _Buffer(og, blocks, wo, dtype)
     for n0, n1, i0, i1 in blocks:
         for g in range(groups):
             cols = columns(n0, n1, i0, i1, g)
-            if i1 - i0 == ho:
-                np.matmul(wm[g], cols, out=_out_block(y, n0, n1, 0, ho, g * og, (g + 1) * og))
-            else:  # rows of one sample: the destination is strided, write through a small product
-                y[n0, g * og:(g + 1) * og, i0:i1] = (wm[g] @ cols[0]).reshape(og, i1 - i0, wo)
+            if n1 - n0 == 1 and i1 - i0 == ho:   # one whole sample: the product is its output
+                np.matmul(wm[g], cols, out=y[n0, g * og:(g + 1) * og].reshape(og, ho * wo))
+            else:
+                prod = np.matmul(wm[g], cols, out=products(cols.shape[1]))
+                y[n0:n1, g * og:(g + 1) * og, i0:i1] = prod.reshape(og, n1 - n0, i1 - i0, wo).transpose(1, 0, 2, 3)
     return y
 
 
@@ -140,37 +161,34 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, x=None):
     wm = w.reshape(groups, og, k)
     wt = np.ascontiguousarray(wm.transpose(0, 2, 1))          # W_mat^T per group, (K, C_out/groups)
     grad_input = np.empty((n, c, h, width), dtype)
-    # the padded gradient of one block (the rows/columns no window reached stay 0)
+    # without padding the col2im adds go straight into grad_input; else into the padded block, cropped
     direct = not any(pad)
     most = max((b - a for a, b, _, _ in blocks), default=0)
-    scratch = np.empty((most, c, hp, wp), dtype)
+    scratch = None if direct else np.empty((most, c, hp, wp), dtype)
     grad_weight = columns = None
     if x is not None:
         grad_weight = np.zeros((groups, og, k), dtype)
         view = sliding_windows(_padded(x, pad), (kh, kw), stride, dilation, (ho, wo))
         columns = _Columns(view, groups, blocks)
-    rows_w = (wo - 1) * sw + 1
+    cols_w = (wo - 1) * sw + 1
+    products = _Buffer(k, blocks, wo, dtype)
     for n0, n1, i0, i1 in blocks:
-        nb, whole = n1 - n0, i1 - i0 == ho
+        nb, rows = n1 - n0, i1 - i0
         target = grad_input[n0:n1] if direct else scratch[:nb]
         if i0 == 0:
-            target[...] = 0
+            target[...] = 0   # the rows/columns no window reached keep this 0
         for gi in range(groups):
-            gm = _out_block(g, n0, n1, i0, i1, gi * og, (gi + 1) * og)          # (nb, og, rows W_out)
+            gm = _gradient_block(g, n0, n1, i0, i1, gi * og, (gi + 1) * og)   # (og, nb rows W_out)
             if columns is not None:
-                cols = columns(n0, n1, i0, i1, gi)
-                if nb == 1:
-                    grad_weight[gi] += gm[0] @ cols[0].T
-                else:
-                    grad_weight[gi] += np.matmul(gm, cols.transpose(0, 2, 1)).sum(axis=0)
-            dcols = np.matmul(wt[gi], gm).reshape(nb, cg, kh, kw, i1 - i0, wo)
+                grad_weight[gi] += gm @ columns(n0, n1, i0, i1, gi).T
+            dcols = np.matmul(wt[gi], gm, out=products(gm.shape[1])).reshape(cg, kh, kw, nb, rows, wo)
             dst = target[:, gi * cg:(gi + 1) * cg]
-            r0 = i0 * sh
             for u in range(kh):
+                r = i0 * sh + u * dh
                 for v in range(kw):
                     # tap (u, v) of output (i, j) was read from padded cell (i s + u d, j s + v d)
-                    a, b = r0 + u * dh, v * dw
-                    dst[:, :, a:a + (i1 - i0 - 1) * sh + 1:sh, b:b + rows_w:sw] += dcols[:, :, u, v]
+                    c0 = v * dw
+                    dst[:, :, r:r + (rows - 1) * sh + 1:sh, c0:c0 + cols_w:sw] += dcols[:, u, v].transpose(1, 0, 2, 3)
         if not direct and i1 == ho:
             grad_input[n0:n1] = scratch[:nb, :, top:top + h, left:left + width]
     gw = None if grad_weight is None else grad_weight.reshape(c_out, cg, kh, kw)
@@ -191,9 +209,8 @@ def _weight_grad(x, g, kernel, stride, pad, dilation, groups):
     grad_weight = np.zeros((groups, og, cg * kh * kw), dtype)
     for n0, n1, i0, i1 in blocks:
         for gi in range(groups):
-            gm = _out_block(g, n0, n1, i0, i1, gi * og, (gi + 1) * og)
-            cols = columns(n0, n1, i0, i1, gi)
-            grad_weight[gi] += np.matmul(gm, cols.transpose(0, 2, 1)).sum(axis=0)
+            gm = _gradient_block(g, n0, n1, i0, i1, gi * og, (gi + 1) * og)
+            grad_weight[gi] += gm @ columns(n0, n1, i0, i1, gi).T
     return grad_weight.reshape(c_out, cg, kh, kw)
 
 
