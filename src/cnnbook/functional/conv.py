@@ -32,6 +32,7 @@ float32 inputs give float32 results, float64 (or mixed) give float64.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 from numpy.typing import ArrayLike
 
 from .. import shapes
@@ -48,15 +49,22 @@ _COLS_BUDGET = 2 * 2**20
 # --------------------------------------------------------------------------------------------------
 # the three kernels everything is built from
 # --------------------------------------------------------------------------------------------------
-def _padded(x: np.ndarray, pad: tuple[int, int, int, int]) -> np.ndarray:
-    """``x`` (N, C, H, W) with ``(top, bottom, left, right)`` zero rows/columns around each plane."""
+def _padded(x: np.ndarray, pad: tuple[int, int, int, int], extra_row: bool = False) -> np.ndarray:
+    """``x`` (N, C, H, W) with ``(top, bottom, left, right)`` zero rows/columns around each plane
+    (and one more zero row at the bottom if ``extra_row``)."""
     top, bottom, left, right = pad
-    if not any(pad):
+    if not any(pad) and not extra_row:
         return x
     n, c, h, w = x.shape
-    xp = np.zeros((n, c, h + top + bottom, w + left + right), x.dtype)
+    xp = np.zeros((n, c, h + top + bottom + extra_row, w + left + right), x.dtype)
     xp[:, :, top:top + h, left:left + w] = x
     return xp
+
+
+def _pad_or_crop(z: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+    """Zero-pad the last two axes; a negative amount crops that many rows/columns instead."""
+    z = z[..., max(0, -top): z.shape[-2] - max(0, -bottom), max(0, -left): z.shape[-1] - max(0, -right)]
+    return _padded(z, (max(0, top), max(0, bottom), max(0, left), max(0, right)))
 
 
 def _blocks(n: int, ho: int, row_bytes: int):
@@ -74,47 +82,73 @@ def _blocks(n: int, ho: int, row_bytes: int):
 
 
 class _Columns:
-    """im2col of the windows ``view`` (N, C, k_h, k_w, H_out, W_out) into one reused buffer.
+    """im2col of a convolution's input, block by block, into one reused buffer.
 
-    A block of ``nb`` samples is laid out ``(K, nb, positions)``: the batch is folded into the columns,
-    so one product serves the whole block (for one sample it is simply im2col's ``cols_n``).
+    A block of ``nb`` samples and ``rows`` output rows is laid out ``(K, nb, rows, pitch)``: the batch
+    is folded into the columns, so one product serves the whole block (for one sample it is simply
+    im2col's ``cols_n``). ``pitch`` is ``W_out``, or, with stride 1 along the width, the padded width
+    ``W_p`` ("wide" columns): column ``j`` of row ``i`` then reads ``X_pad`` at flat offset
+    ``(i s + u d) W_p + j + v d``, so every tap's columns are one contiguous run of the padded input
+    (a fast copy); the ``W_p - W_out`` extra columns of each row are computed and thrown away.
     """
 
-    def __init__(self, view: np.ndarray, groups: int, blocks):
-        self.view, self.groups = view, groups
-        n, c, kh, kw, ho, wo = view.shape
-        self.k = c // groups * kh * kw
-        most = max(((b - a) * (i1 - i0) for a, b, i0, i1 in blocks), default=0)
-        self.buffer = np.empty(most * self.k * wo, view.dtype)
+    def __init__(self, x: np.ndarray, kernel, stride, pad, dilation, out, groups: int, allow_wide: bool = True):
+        (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out
+        n, c, h, width = x.shape
+        top, bottom, left, right = pad
+        wp = width + left + right
+        self.wide = allow_wide and sw == 1 and 10 * wp <= 13 * wo
+        self.groups, self.wo, self.k = groups, wo, c // groups * kh * kw
+        if self.wide:   # the last tap of the last row reads (k_w - 1) d_w cells past the plane: one more row
+            xp = _padded(x, pad, extra_row=True)
+            it = xp.itemsize
+            self.view = as_strided(xp, shape=(n, c, kh, kw, ho, wp),
+                                   strides=(*xp.strides[:2], dh * wp * it, dw * it, sh * wp * it, it), writeable=False)
+        else:
+            self.view = sliding_windows(_padded(x, pad), kernel, stride, dilation, out)
+        self.pitch = self.view.shape[-1]
+        self.blocks = _blocks(n, ho, self.k * self.pitch * x.itemsize)
+        most = max(((b - a) * (i1 - i0) for a, b, i0, i1 in self.blocks), default=0)
+        self.buffer = np.empty(most * self.k * self.pitch, x.dtype)
 
     def __call__(self, n0: int, n1: int, i0: int, i1: int, g: int) -> np.ndarray:
-        """``cols`` of samples ``n0:n1``, output rows ``i0:i1``, group ``g``: (K, (n1 - n0) rows W_out)."""
-        v = self.view
-        cg = v.shape[1] // self.groups
-        block = v[n0:n1, g * cg:(g + 1) * cg, :, :, i0:i1].transpose(1, 2, 3, 0, 4, 5)
+        """``cols`` of samples ``n0:n1``, output rows ``i0:i1``, group ``g``: (K, (n1 - n0) rows pitch)."""
+        cg = self.view.shape[1] // self.groups
+        block = self.view[n0:n1, g * cg:(g + 1) * cg, :, :, i0:i1].transpose(1, 2, 3, 0, 4, 5)
         cols = self.buffer[:block.size].reshape(block.shape)
         np.copyto(cols, block)
         return cols.reshape(self.k, -1)
 
+    def gradient(self, g: np.ndarray, n0: int, n1: int, i0: int, i1: int, c0: int, c1: int,
+                 scratch: _Buffer) -> np.ndarray:
+        """``G[n0:n1, c0:c1, i0:i1]`` laid out like the columns, (channels, nb rows pitch), zero in the
+        extra columns of wide columns: a view for one sample of ordinary columns, else a copy."""
+        if not self.wide:
+            if n1 - n0 == 1:
+                return g[n0, c0:c1, i0:i1].reshape(c1 - c0, -1)
+            return scratch(c1 - c0, (n1 - n0) * (i1 - i0) * self.wo, g[n0:n1, c0:c1, i0:i1].transpose(1, 0, 2, 3))
+        buf = scratch(c1 - c0, (n1 - n0) * (i1 - i0) * self.pitch, dtype=g.dtype).reshape(c1 - c0, n1 - n0, i1 - i0, self.pitch)
+        buf[..., self.wo:] = 0
+        buf[..., :self.wo] = g[n0:n1, c0:c1, i0:i1].transpose(1, 0, 2, 3)
+        return buf.reshape(c1 - c0, -1)
+
 
 class _Buffer:
-    """One reused (rows, columns) scratch matrix for the products of every block: fresh large arrays
-    per block would cost page faults (the memory returns to the system and comes back zeroed)."""
+    """One reused scratch area for the (rows, columns) products or copies of every block: fresh large
+    arrays per block would cost page faults (the memory returns to the system and comes back zeroed)."""
 
-    def __init__(self, rows: int, blocks, wo: int, dtype):
-        most = max(((b - a) * (i1 - i0) for a, b, i0, i1 in blocks), default=0)
-        self.rows, self.data = rows, np.empty(rows * most * wo, dtype)
+    def __init__(self):
+        self.data = np.empty(0, np.float64)
 
-    def __call__(self, columns: int) -> np.ndarray:
-        return self.data[:self.rows * columns].reshape(self.rows, columns)
-
-
-def _gradient_block(g: np.ndarray, n0: int, n1: int, i0: int, i1: int, c0: int, c1: int) -> np.ndarray:
-    """``G[n0:n1, c0:c1, i0:i1]`` laid out like the columns, (channels, samples x positions): a view
-    for one sample, a (small) copy for several."""
-    if n1 - n0 == 1:
-        return g[n0, c0:c1, i0:i1].reshape(c1 - c0, -1)
-    return g[n0:n1, c0:c1, i0:i1].transpose(1, 0, 2, 3).reshape(c1 - c0, -1)
+    def __call__(self, rows: int, columns: int, fill: np.ndarray | None = None, dtype=None) -> np.ndarray:
+        dtype = np.dtype(dtype if dtype is not None else (fill.dtype if fill is not None else np.float32))
+        size = rows * columns * dtype.itemsize
+        if self.data.nbytes < size:
+            self.data = np.empty(size, np.uint8)
+        m = self.data.view(np.uint8)[:size].view(dtype).reshape(rows, columns)
+        if fill is not None:
+            m.reshape(fill.shape)[...] = fill
+        return m
 
 
 def _forward(x, w, stride, pad, dilation, groups):
@@ -126,21 +160,50 @@ def _forward(x, w, stride, pad, dilation, groups):
     ho, wo = shapes.conv_output_size(x.shape[2:], (kh, kw), stride, ((top, bottom), (left, right)), dilation)
     og = c_out // groups
     dtype = np.result_type(x.dtype, w.dtype)
-    view = sliding_windows(_padded(x, pad), (kh, kw), stride, dilation, (ho, wo))
-    blocks = _blocks(n, ho, cg * kh * kw * wo * x.itemsize)
-    columns = _Columns(view, groups, blocks)
+    columns = _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups)
     wm = w.reshape(groups, og, cg * kh * kw)
     y = np.empty((n, c_out, ho, wo), dtype)
-    products = _Buffer(og, blocks, wo, dtype)
-    for n0, n1, i0, i1 in blocks:
+    products, pitch = _Buffer(), columns.pitch
+    for n0, n1, i0, i1 in columns.blocks:
         for g in range(groups):
             cols = columns(n0, n1, i0, i1, g)
-            if n1 - n0 == 1 and i1 - i0 == ho:   # one whole sample: the product is its output
+            if n1 - n0 == 1 and i1 - i0 == ho and pitch == wo:   # one whole sample: the product is its output
                 np.matmul(wm[g], cols, out=y[n0, g * og:(g + 1) * og].reshape(og, ho * wo))
             else:
-                prod = np.matmul(wm[g], cols, out=products(cols.shape[1]))
-                y[n0:n1, g * og:(g + 1) * og, i0:i1] = prod.reshape(og, n1 - n0, i1 - i0, wo).transpose(1, 0, 2, 3)
+                prod = np.matmul(wm[g], cols, out=products(og, cols.shape[1], dtype=dtype))
+                prod = prod.reshape(og, n1 - n0, i1 - i0, pitch)[..., :wo]
+                y[n0:n1, g * og:(g + 1) * og, i0:i1] = prod.transpose(1, 0, 2, 3)
     return y
+
+
+def _swap_channels(w: np.ndarray, groups: int) -> np.ndarray:
+    """(C_a, C_b/g, k_h, k_w) -> (C_b, C_a/g, k_h, k_w): swap in/out channels within each group."""
+    ca, cbg, kh, kw = w.shape
+    return w.reshape(groups, ca // groups, cbg, kh, kw).transpose(0, 2, 1, 3, 4).reshape(groups * cbg, ca // groups, kh, kw)
+
+
+def _transposed_stride1(y, w, pad, dilation, groups, extra):
+    """The stride-1 transposed convolution the book's way, as a correlation: ``y`` (N, C_a, H, W) padded
+    by ``d(k - 1) - p`` on each side (plus ``extra`` at the bottom/right; a negative amount crops),
+    cross-correlated with ``rot180`` of ``w`` (C_a, C_b/groups, k_h, k_w) with swapped channels, dilation
+    ``d``. With stride 1 there are no zeros to insert, and :func:`_forward`'s products are the larger
+    ones (their inner dimension is ``C_a k_h k_w``, not ``C_a``)."""
+    span_h, span_w = shapes.effective_kernel_size(w.shape[2:], dilation)
+    top, bottom, left, right = pad
+    full = (span_h - 1 - top, span_h - 1 - bottom + extra[0], span_w - 1 - left, span_w - 1 - right + extra[1])
+    z = _pad_or_crop(y, *(min(0, q) for q in full))
+    kernel = np.ascontiguousarray(_swap_channels(w, groups)[:, :, ::-1, ::-1])
+    return _forward(z, kernel, (1, 1), tuple(max(0, q) for q in full), dilation, groups)
+
+
+def _correlate_back(stride, weight_shape, groups) -> bool:
+    """Whether the input gradient of a convolution with this weight (C_out, C/groups, k_h, k_w) is
+    computed as a correlation (:func:`_transposed_stride1`, stride 1 only) rather than by col2im
+    (:func:`_backward`). The correlation's product is (C/groups) x (C_out/groups k_h k_w) @ columns, the
+    col2im's is (C/groups k_h k_w) x (C_out/groups) @ columns: the first is the faster one unless it
+    has very few rows (few input channels, as in a first layer)."""
+    c_out, cg, _, _ = weight_shape
+    return stride == (1, 1) and cg >= c_out // groups
 
 
 def _backward(g, w, x_shape, stride, pad, dilation, groups, x=None):
@@ -168,20 +231,22 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, x=None):
     grad_weight = columns = None
     if x is not None:
         grad_weight = np.zeros((groups, og, k), dtype)
-        view = sliding_windows(_padded(x, pad), (kh, kw), stride, dilation, (ho, wo))
-        columns = _Columns(view, groups, blocks)
+        columns = _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups, allow_wide=False)
     cols_w = (wo - 1) * sw + 1
-    products = _Buffer(k, blocks, wo, dtype)
+    products, copies = _Buffer(), _Buffer()
     for n0, n1, i0, i1 in blocks:
         nb, rows = n1 - n0, i1 - i0
         target = grad_input[n0:n1] if direct else scratch[:nb]
         if i0 == 0:
             target[...] = 0   # the rows/columns no window reached keep this 0
         for gi in range(groups):
-            gm = _gradient_block(g, n0, n1, i0, i1, gi * og, (gi + 1) * og)   # (og, nb rows W_out)
+            if n1 - n0 == 1:
+                gm = g[n0, gi * og:(gi + 1) * og, i0:i1].reshape(og, -1)
+            else:
+                gm = copies(og, nb * rows * wo, g[n0:n1, gi * og:(gi + 1) * og, i0:i1].transpose(1, 0, 2, 3))
             if columns is not None:
                 grad_weight[gi] += gm @ columns(n0, n1, i0, i1, gi).T
-            dcols = np.matmul(wt[gi], gm, out=products(gm.shape[1])).reshape(cg, kh, kw, nb, rows, wo)
+            dcols = np.matmul(wt[gi], gm, out=products(k, gm.shape[1], dtype=dtype)).reshape(cg, kh, kw, nb, rows, wo)
             dst = target[:, gi * cg:(gi + 1) * cg]
             for u in range(kh):
                 r = i0 * sh + u * dh
@@ -198,18 +263,17 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, x=None):
 def _weight_grad(x, g, kernel, stride, pad, dilation, groups):
     """``dW[o, c, u, v] = sum_{n,i,j} G[n, o, i, j] X_pad[n, c, i s + u d, j s + v d]``: the input
     cross-correlated with the output gradient (``G`` is (N, C_out, H_out, W_out)), ``sum_n G_n @ cols_n^T``."""
-    n, c, _, _ = x.shape
+    c = x.shape[1]
     _, c_out, ho, wo = g.shape
     kh, kw = kernel
     cg, og = c // groups, c_out // groups
     dtype = np.result_type(x.dtype, g.dtype)
-    view = sliding_windows(_padded(x, pad), kernel, stride, dilation, (ho, wo))
-    blocks = _blocks(n, ho, cg * kh * kw * wo * x.itemsize)
-    columns = _Columns(view, groups, blocks)
+    columns = _Columns(x, kernel, stride, pad, dilation, (ho, wo), groups)
     grad_weight = np.zeros((groups, og, cg * kh * kw), dtype)
-    for n0, n1, i0, i1 in blocks:
+    copies = _Buffer()
+    for n0, n1, i0, i1 in columns.blocks:
         for gi in range(groups):
-            gm = _gradient_block(g, n0, n1, i0, i1, gi * og, (gi + 1) * og)
+            gm = columns.gradient(g, n0, n1, i0, i1, gi * og, (gi + 1) * og, copies)
             grad_weight[gi] += gm @ columns(n0, n1, i0, i1, gi).T
     return grad_weight.reshape(c_out, cg, kh, kw)
 
@@ -261,8 +325,14 @@ def conv1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, s
 
 def _conv_backward(a: ConvArgs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # the rows/columns of the padded input that no window reached (a.output_padding) get zero gradient
-    grad_input, grad_weight = _backward(a.grad_output, a.weight, a.input.shape, a.stride, a.padding,
-                                        a.dilation, a.groups, x=a.input)
+    if _correlate_back(a.stride, a.weight.shape, a.groups):
+        grad_input = _transposed_stride1(a.grad_output, a.weight, a.padding, a.dilation, a.groups,
+                                         a.output_padding)
+        grad_weight = _weight_grad(a.input, a.grad_output, a.weight.shape[2:], a.stride, a.padding,
+                                   a.dilation, a.groups)
+    else:
+        grad_input, grad_weight = _backward(a.grad_output, a.weight, a.input.shape, a.stride, a.padding,
+                                            a.dilation, a.groups, x=a.input)
     grad_bias = a.grad_output.sum(axis=(0, 2, 3))
     return a.finish(grad_input), a.finish_weight(grad_weight), grad_bias
 
@@ -324,6 +394,9 @@ def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None
     array (N, C_out, H_out, W_out) (or (C_out, H_out, W_out) for an unbatched input).
     """
     a = conv_transpose_args(input, weight, bias, stride, padding, output_padding, groups, dilation)
+    if _correlate_back(a.stride, a.weight.shape, a.groups):
+        return _with_bias(_transposed_stride1(a.input, a.weight, a.padding, a.dilation, a.groups,
+                                              a.output_padding), a)
     y, _ = _backward(a.input, a.weight, (a.input.shape[0], a.out_channels, *a.out_size), a.stride, a.padding, a.dilation,
                      a.groups)
     return _with_bias(y, a)
