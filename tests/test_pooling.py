@@ -97,6 +97,31 @@ def test_max_pool2d_ties_take_first_max_like_torch(module):
     np.testing.assert_array_equal(xt.grad.numpy()[0, 0, :2, :2], [[1, 0], [0, 0]])  # the top-left one
 
 
+@BOTH_TREES
+@given(cfg=pool_configs(max_spatial=8), specials=st.sampled_from(["ties", "nan", "-inf", "all"]))
+def test_max_pool2d_ties_nan_and_minus_inf_match_torch(module, cfg, specials):
+    """Values drawn from {-1, 0, 1} (many ties), with NaN and/or -inf sprinkled in: the values, the
+    indices (first maximum in scan order; the last NaN of a window) and the gradient routing equal
+    torch's. (pool_configs leaves out windows lying entirely in the padding.)"""
+    rng = np.random.default_rng(cfg["seed"])
+    shape = (cfg["n"], cfg["c"], *cfg["size"])
+    x = rng.integers(-1, 2, shape).astype(cfg["dtype"])
+    if specials in ("nan", "all"):
+        x[rng.random(shape) < 0.2] = np.nan
+    if specials in ("-inf", "all"):
+        x[rng.random(shape) < 0.3] = -np.inf
+    kw = max_pool_kwargs(cfg)
+    xt = to_torch(x, True)
+    yt, it = TF.max_pool2d(xt, **kw, return_indices=True)
+    y, idx = module.max_pool2d(x, **kw, return_indices=True)
+    np.testing.assert_array_equal(y, yt.detach().numpy())
+    np.testing.assert_array_equal(idx, it.numpy())
+    np.testing.assert_array_equal(module.max_pool2d(x, **kw), yt.detach().numpy())
+    g = randn(rng, tuple(yt.shape), cfg["dtype"])
+    yt.backward(to_torch(g))
+    assert_close(module.max_pool2d_backward(g, x, **kw), xt.grad, cfg["dtype"], "grad_input")
+
+
 # ------------------------------------------------------------------------------------------------
 # average pooling
 # ------------------------------------------------------------------------------------------------
