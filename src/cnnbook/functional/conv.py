@@ -230,10 +230,10 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, x=None):
     scratch = None if direct else np.empty((most, c, hp, wp), dtype)
     grad_weight = columns = None
     if x is not None:
-        grad_weight = np.zeros((groups, og, k), dtype)
+        grad_weight = np.zeros((groups, k, og), dtype)
         columns = _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups, allow_wide=False)
     cols_w = (wo - 1) * sw + 1
-    products, copies = _Buffer(), _Buffer()
+    products, copies, small = _Buffer(), _Buffer(), _Buffer()
     for n0, n1, i0, i1 in blocks:
         nb, rows = n1 - n0, i1 - i0
         target = grad_input[n0:n1] if direct else scratch[:nb]
@@ -244,8 +244,8 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, x=None):
                 gm = g[n0, gi * og:(gi + 1) * og, i0:i1].reshape(og, -1)
             else:
                 gm = copies(og, nb * rows * wo, g[n0:n1, gi * og:(gi + 1) * og, i0:i1].transpose(1, 0, 2, 3))
-            if columns is not None:
-                grad_weight[gi] += gm @ columns(n0, n1, i0, i1, gi).T
+            if columns is not None:   # dW_mat^T += cols_n @ G_n^T, as in _weight_grad
+                grad_weight[gi] += np.matmul(columns(n0, n1, i0, i1, gi), gm.T, out=small(k, og, dtype=dtype))
             dcols = np.matmul(wt[gi], gm, out=products(k, gm.shape[1], dtype=dtype)).reshape(cg, kh, kw, nb, rows, wo)
             dst = target[:, gi * cg:(gi + 1) * cg]
             for u in range(kh):
@@ -256,7 +256,7 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, x=None):
                     dst[:, :, r:r + (rows - 1) * sh + 1:sh, c0:c0 + cols_w:sw] += dcols[:, u, v].transpose(1, 0, 2, 3)
         if not direct and i1 == ho:
             grad_input[n0:n1] = scratch[:nb, :, top:top + h, left:left + width]
-    gw = None if grad_weight is None else grad_weight.reshape(c_out, cg, kh, kw)
+    gw = None if grad_weight is None else np.ascontiguousarray(grad_weight.transpose(0, 2, 1)).reshape(c_out, cg, kh, kw)
     return grad_input, gw
 
 
@@ -269,13 +269,14 @@ def _weight_grad(x, g, kernel, stride, pad, dilation, groups):
     cg, og = c // groups, c_out // groups
     dtype = np.result_type(x.dtype, g.dtype)
     columns = _Columns(x, kernel, stride, pad, dilation, (ho, wo), groups)
-    grad_weight = np.zeros((groups, og, cg * kh * kw), dtype)
-    copies = _Buffer()
+    # accumulated transposed, dW_mat^T += cols_n @ G_n^T: the faster orientation of this product
+    grad_weight_t = np.zeros((groups, cg * kh * kw, og), dtype)
+    copies, products = _Buffer(), _Buffer()
     for n0, n1, i0, i1 in columns.blocks:
         for gi in range(groups):
             gm = columns.gradient(g, n0, n1, i0, i1, gi * og, (gi + 1) * og, copies)
-            grad_weight[gi] += gm @ columns(n0, n1, i0, i1, gi).T
-    return grad_weight.reshape(c_out, cg, kh, kw)
+            grad_weight_t[gi] += np.matmul(columns(n0, n1, i0, i1, gi), gm.T, out=products(cg * kh * kw, og, dtype=dtype))
+    return np.ascontiguousarray(grad_weight_t.transpose(0, 2, 1)).reshape(c_out, cg, kh, kw)
 
 
 # --------------------------------------------------------------------------------------------------
