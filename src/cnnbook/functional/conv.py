@@ -97,7 +97,7 @@ class _Columns:
         n, c, h, width = x.shape
         top, bottom, left, right = pad
         wp = width + left + right
-        self.wide = allow_wide and sw == 1 and 10 * wp <= 13 * wo
+        self.wide = allow_wide and sw == 1 and 2 * wp <= 3 * wo
         self.groups, self.wo, self.k = groups, wo, c // groups * kh * kw
         if self.wide:   # the last tap of the last row reads (k_w - 1) d_w cells past the plane: one more row
             xp = _padded(x, pad, extra_row=True)
@@ -151,9 +151,10 @@ class _Buffer:
         return m
 
 
-def _forward(x, w, stride, pad, dilation, groups):
-    """Grouped cross-correlation ``Y[n, o, i, j] = sum_{c,u,v} X_pad[n, c, i s + u d, j s + v d] W[o, c, u, v]``,
-    as ``Y_n = W_mat @ cols_n`` per group, block by block."""
+def _forward(x, w, stride, pad, dilation, groups, bias=None):
+    """Grouped cross-correlation ``Y[n, o, i, j] = b[o] + sum_{c,u,v} X_pad[n, c, i s + u d, j s + v d] W[o, c, u, v]``,
+    as ``Y_n = W_mat @ cols_n`` per group, block by block (the bias, if any, added while the block's
+    product is still in cache)."""
     n = x.shape[0]
     c_out, cg, kh, kw = w.shape
     top, bottom, left, right = pad
@@ -167,12 +168,20 @@ def _forward(x, w, stride, pad, dilation, groups):
     for n0, n1, i0, i1 in columns.blocks:
         for g in range(groups):
             cols = columns(n0, n1, i0, i1, g)
+            b = None if bias is None else bias[g * og:(g + 1) * og, None, None]
             if n1 - n0 == 1 and i1 - i0 == ho and pitch == wo:   # one whole sample: the product is its output
-                np.matmul(wm[g], cols, out=y[n0, g * og:(g + 1) * og].reshape(og, ho * wo))
+                out = y[n0, g * og:(g + 1) * og]
+                np.matmul(wm[g], cols, out=out.reshape(og, ho * wo))
+                if b is not None:
+                    out += b
             else:
                 prod = np.matmul(wm[g], cols, out=products(og, cols.shape[1], dtype=dtype))
-                prod = prod.reshape(og, n1 - n0, i1 - i0, pitch)[..., :wo]
-                y[n0:n1, g * og:(g + 1) * og, i0:i1] = prod.transpose(1, 0, 2, 3)
+                prod = prod.reshape(og, n1 - n0, i1 - i0, pitch)[..., :wo].transpose(1, 0, 2, 3)
+                out = y[n0:n1, g * og:(g + 1) * og, i0:i1]
+                if b is None:
+                    out[...] = prod
+                else:
+                    np.add(prod, b, out=out)
     return y
 
 
@@ -310,7 +319,7 @@ def conv2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, s
     array (N, C_out, H_out, W_out) (or (C_out, H_out, W_out) for an unbatched input).
     """
     a = conv_args(2, input, weight, bias, stride, padding, dilation, groups)
-    return _with_bias(_forward(a.input, a.weight, a.stride, a.padding, a.dilation, a.groups), a)
+    return a.finish(_forward(a.input, a.weight, a.stride, a.padding, a.dilation, a.groups, a.bias))
 
 
 def conv1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
@@ -321,7 +330,7 @@ def conv1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, s
     ``L_out = floor((L + 2p - d(k - 1) - 1) / s) + 1``; input (N, C, L) or (C, L), weight (C_out, C/groups, k).
     """
     a = conv_args(1, input, weight, bias, stride, padding, dilation, groups)
-    return _with_bias(_forward(a.input, a.weight, a.stride, a.padding, a.dilation, a.groups), a)
+    return a.finish(_forward(a.input, a.weight, a.stride, a.padding, a.dilation, a.groups, a.bias))
 
 
 def _conv_backward(a: ConvArgs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
