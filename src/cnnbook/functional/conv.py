@@ -92,12 +92,12 @@ class _Columns:
     (a fast copy); the ``W_p - W_out`` extra columns of each row are computed and thrown away.
     """
 
-    def __init__(self, x: np.ndarray, kernel, stride, pad, dilation, out, groups: int, allow_wide: bool = True):
+    def __init__(self, x: np.ndarray, kernel, stride, pad, dilation, out, groups: int):
         (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out
         n, c, h, width = x.shape
         top, bottom, left, right = pad
         wp = width + left + right
-        self.wide = allow_wide and sw == 1 and 2 * wp <= 3 * wo
+        self.wide = sw == 1 and 2 * wp <= 3 * wo
         self.groups, self.wo, self.k = groups, wo, c // groups * kh * kw
         if self.wide:   # the last tap of the last row reads (k_w - 1) d_w cells past the plane: one more row
             xp = _padded(x, pad, extra_row=True)
@@ -215,12 +215,12 @@ def _correlate_back(stride, weight_shape, groups) -> bool:
     return stride == (1, 1) and cg >= c_out // groups
 
 
-def _backward(g, w, x_shape, stride, pad, dilation, groups, x=None):
-    """``grad_input`` of the correlation :func:`_forward` (col2im of ``W_mat^T @ G_n``), and
-    ``grad_weight`` (``sum_n G_n @ cols_n^T``) if the forward input ``x`` is given.
+def _backward(g, w, x_shape, stride, pad, dilation, groups):
+    """``grad_input`` of the correlation :func:`_forward`: col2im of ``dcols_n = W_mat^T @ G_n``.
 
-    ``g`` (N, C_out, H_out, W_out), ``w`` (C_out, C/groups, k_h, k_w), ``x_shape`` (N, C, H, W).
-    Returns ``(grad_input, grad_weight or None)``.
+    ``g`` (N, C_out, H_out, W_out), ``w`` (C_out, C/groups, k_h, k_w), ``x_shape`` (N, C, H, W): every
+    entry ``dcols_n[(c, u, v), (i, j)]`` is added to the padded cell ``(i s + u d, j s + v d)`` of
+    channel ``c`` it was read from, one strided slice per tap ``(u, v)``; then the padding is cropped.
     """
     n, c, h, width = x_shape
     c_out, cg, kh, kw = w.shape
@@ -230,19 +230,14 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, x=None):
     dtype = np.result_type(g.dtype, w.dtype)
     hp, wp = h + top + bottom, width + left + right
     blocks = _blocks(n, ho, k * wo * np.dtype(dtype).itemsize)
-    wm = w.reshape(groups, og, k)
-    wt = np.ascontiguousarray(wm.transpose(0, 2, 1))          # W_mat^T per group, (K, C_out/groups)
+    wt = np.ascontiguousarray(w.reshape(groups, og, k).transpose(0, 2, 1))   # W_mat^T per group, (K, C_out/groups)
     grad_input = np.empty((n, c, h, width), dtype)
     # without padding the col2im adds go straight into grad_input; else into the padded block, cropped
     direct = not any(pad)
     most = max((b - a for a, b, _, _ in blocks), default=0)
     scratch = None if direct else np.empty((most, c, hp, wp), dtype)
-    grad_weight = columns = None
-    if x is not None:
-        grad_weight = np.zeros((groups, k, og), dtype)
-        columns = _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups, allow_wide=False)
     cols_w = (wo - 1) * sw + 1
-    products, copies, small = _Buffer(), _Buffer(), _Buffer()
+    products, copies = _Buffer(), _Buffer()
     for n0, n1, i0, i1 in blocks:
         nb, rows = n1 - n0, i1 - i0
         target = grad_input[n0:n1] if direct else scratch[:nb]
@@ -253,8 +248,6 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, x=None):
                 gm = g[n0, gi * og:(gi + 1) * og, i0:i1].reshape(og, -1)
             else:
                 gm = copies(og, nb * rows * wo, g[n0:n1, gi * og:(gi + 1) * og, i0:i1].transpose(1, 0, 2, 3))
-            if columns is not None:   # dW_mat^T += cols_n @ G_n^T, as in _weight_grad
-                grad_weight[gi] += np.matmul(columns(n0, n1, i0, i1, gi), gm.T, out=small(k, og, dtype=dtype))
             dcols = np.matmul(wt[gi], gm, out=products(k, gm.shape[1], dtype=dtype)).reshape(cg, kh, kw, nb, rows, wo)
             dst = target[:, gi * cg:(gi + 1) * cg]
             for u in range(kh):
@@ -265,8 +258,7 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, x=None):
                     dst[:, :, r:r + (rows - 1) * sh + 1:sh, c0:c0 + cols_w:sw] += dcols[:, u, v].transpose(1, 0, 2, 3)
         if not direct and i1 == ho:
             grad_input[n0:n1] = scratch[:nb, :, top:top + h, left:left + width]
-    gw = None if grad_weight is None else np.ascontiguousarray(grad_weight.transpose(0, 2, 1)).reshape(c_out, cg, kh, kw)
-    return grad_input, gw
+    return grad_input
 
 
 def _weight_grad(x, g, kernel, stride, pad, dilation, groups):
@@ -338,11 +330,10 @@ def _conv_backward(a: ConvArgs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if _correlate_back(a.stride, a.weight.shape, a.groups):
         grad_input = _transposed_stride1(a.grad_output, a.weight, a.padding, a.dilation, a.groups,
                                          a.output_padding)
-        grad_weight = _weight_grad(a.input, a.grad_output, a.weight.shape[2:], a.stride, a.padding,
-                                   a.dilation, a.groups)
     else:
-        grad_input, grad_weight = _backward(a.grad_output, a.weight, a.input.shape, a.stride, a.padding,
-                                            a.dilation, a.groups, x=a.input)
+        grad_input = _backward(a.grad_output, a.weight, a.input.shape, a.stride, a.padding, a.dilation, a.groups)
+    grad_weight = _weight_grad(a.input, a.grad_output, a.weight.shape[2:], a.stride, a.padding, a.dilation,
+                               a.groups)
     grad_bias = a.grad_output.sum(axis=(0, 2, 3))
     return a.finish(grad_input), a.finish_weight(grad_weight), grad_bias
 
@@ -407,7 +398,7 @@ def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None
     if _correlate_back(a.stride, a.weight.shape, a.groups):
         return _with_bias(_transposed_stride1(a.input, a.weight, a.padding, a.dilation, a.groups,
                                               a.output_padding), a)
-    y, _ = _backward(a.input, a.weight, (a.input.shape[0], a.out_channels, *a.out_size), a.stride, a.padding, a.dilation,
+    y = _backward(a.input, a.weight, (a.input.shape[0], a.out_channels, *a.out_size), a.stride, a.padding, a.dilation,
                      a.groups)
     return _with_bias(y, a)
 
