@@ -32,12 +32,11 @@ float32 inputs give float32 results, float64 (or mixed) give float64.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 from numpy.typing import ArrayLike
 
 from .. import shapes
 from ..arguments import ConvArgs, IntOrTuple, Padding, conv_args, conv_transpose_args
-from ..windows import sliding_windows
+from ..windows import sliding_windows, sliding_windows_wide
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv1d_backward", "conv2d_backward",
            "conv_transpose2d_backward"]
@@ -99,11 +98,8 @@ class _Columns:
         wp = width + left + right
         self.wide = sw == 1 and 2 * wp <= 3 * wo
         self.groups, self.wo, self.k = groups, wo, c // groups * kh * kw
-        if self.wide:   # the last tap of the last row reads (k_w - 1) d_w cells past the plane: one more row
-            xp = _padded(x, pad, extra_row=True)
-            it = xp.itemsize
-            self.view = as_strided(xp, shape=(n, c, kh, kw, ho, wp),
-                                   strides=(*xp.strides[:2], dh * wp * it, dw * it, sh * wp * it, it), writeable=False)
+        if self.wide:   # the discarded entries of the last row read past the plane: one spare row
+            self.view = sliding_windows_wide(_padded(x, pad, extra_row=True), kernel, sh, dilation, ho)
         else:
             self.view = sliding_windows(_padded(x, pad), kernel, stride, dilation, out)
         self.pitch = self.view.shape[-1]
