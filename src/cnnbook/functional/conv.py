@@ -31,6 +31,8 @@ float32 inputs give float32 results, float64 (or mixed) give float64.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -43,6 +45,61 @@ __all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv1d_backward", "conv2d_ba
 
 #: Largest im2col block (bytes) built at once: a block of samples, or of output rows of one sample.
 _COLS_BUDGET = 2 * 2**20
+
+#: Work (floating-point operations) from which a call splits its samples between threads.
+_PARALLEL_WORK = 100e6
+
+_blas = None        # threadpoolctl's controller of NumPy's BLAS library, found on first use
+_executor = None
+
+
+def _blas_threads() -> int:
+    """The number of threads NumPy's BLAS may use (``threadpoolctl``'s view): the number of cores the
+    caller allows, which the fast paths also use for their own copies and additions."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        found = ThreadpoolController().select(user_api="blas").lib_controllers
+        _blas = found[0] if found else False
+    return _blas.num_threads if _blas else 1
+
+
+def _by_samples(n: int, work: float, fn, blas: bool = True) -> list:
+    """``[fn(n0, n1), ...]`` over consecutive sample ranges covering ``0:n``, with NumPy's BLAS library
+    single-threaded meanwhile (``blas``; its thread count is restored afterwards).
+
+    One range, in the caller's thread, unless the call holds at least :data:`_PARALLEL_WORK` operations
+    and the BLAS library may use several threads: then one range per thread, run in parallel (NumPy
+    releases the interpreter lock in its copies, arithmetic and products). So the cores the caller
+    allows serve the copies and additions around the products too (NumPy runs those on one core), and
+    no product of a convolution (skinny, or small) is split between BLAS threads, which on a busy
+    machine wait for each other. Each range's results are computed exactly as in one thread; sums
+    over the ranges are added in range order, so a given number of threads always gives the same
+    numbers.
+    """
+    allowed = _blas_threads()
+    threads = min(allowed, n) if work >= _PARALLEL_WORK else 1
+    if blas and allowed > 1:
+        _blas.set_num_threads(1)
+    try:
+        if threads <= 1:
+            return [fn(0, n)]
+        global _executor
+        if _executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="cnnbook")
+        bounds = [n * t // threads for t in range(threads + 1)]
+        return list(_executor.map(lambda r: fn(*r), zip(bounds[:-1], bounds[1:])))
+    finally:
+        if blas and allowed > 1:
+            _blas.set_num_threads(allowed)
+
+
+def _conv_work(n: int, out_size, weight_shape) -> float:
+    """Multiply-adds x 2 of a convolution: ``2 N H_out W_out C_out (C/groups) k_h k_w``."""
+    return 2.0 * n * out_size[0] * out_size[1] * float(np.prod(weight_shape))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -147,7 +204,7 @@ class _Buffer:
         return m
 
 
-def _forward(x, w, stride, pad, dilation, groups, bias=None):
+def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None):
     """Grouped cross-correlation ``Y[n, o, i, j] = b[o] + sum_{c,u,v} X_pad[n, c, i s + u d, j s + v d] W[o, c, u, v]``,
     as ``Y_n = W_mat @ cols_n`` per group, block by block (the bias, if any, added while the block's
     product is still in cache)."""
@@ -159,7 +216,7 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None):
     dtype = np.result_type(x.dtype, w.dtype)
     columns = _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups)
     wm = w.reshape(groups, og, cg * kh * kw)
-    y = np.empty((n, c_out, ho, wo), dtype)
+    y = np.empty((n, c_out, ho, wo), dtype) if out is None else out
     products, pitch = _Buffer(), columns.pitch
     for n0, n1, i0, i1 in columns.blocks:
         for g in range(groups):
@@ -187,7 +244,7 @@ def _swap_channels(w: np.ndarray, groups: int) -> np.ndarray:
     return w.reshape(groups, ca // groups, cbg, kh, kw).transpose(0, 2, 1, 3, 4).reshape(groups * cbg, ca // groups, kh, kw)
 
 
-def _transposed_stride1(y, w, pad, dilation, groups, extra):
+def _transposed_stride1(y, w, pad, dilation, groups, extra, out=None):
     """The stride-1 transposed convolution the book's way, as a correlation: ``y`` (N, C_a, H, W) padded
     by ``d(k - 1) - p`` on each side (plus ``extra`` at the bottom/right; a negative amount crops),
     cross-correlated with ``rot180`` of ``w`` (C_a, C_b/groups, k_h, k_w) with swapped channels, dilation
@@ -198,7 +255,7 @@ def _transposed_stride1(y, w, pad, dilation, groups, extra):
     full = (span_h - 1 - top, span_h - 1 - bottom + extra[0], span_w - 1 - left, span_w - 1 - right + extra[1])
     z = _pad_or_crop(y, *(min(0, q) for q in full))
     kernel = np.ascontiguousarray(_swap_channels(w, groups)[:, :, ::-1, ::-1])
-    return _forward(z, kernel, (1, 1), tuple(max(0, q) for q in full), dilation, groups)
+    return _forward(z, kernel, (1, 1), tuple(max(0, q) for q in full), dilation, groups, out=out)
 
 
 def _correlate_back(stride, weight_shape, groups) -> bool:
@@ -211,7 +268,7 @@ def _correlate_back(stride, weight_shape, groups) -> bool:
     return stride == (1, 1) and cg >= c_out // groups
 
 
-def _backward(g, w, x_shape, stride, pad, dilation, groups):
+def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None):
     """``grad_input`` of the correlation :func:`_forward`: col2im of ``dcols_n = W_mat^T @ G_n``.
 
     ``g`` (N, C_out, H_out, W_out), ``w`` (C_out, C/groups, k_h, k_w), ``x_shape`` (N, C, H, W): every
@@ -227,7 +284,7 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups):
     hp, wp = h + top + bottom, width + left + right
     blocks = _blocks(n, ho, k * wo * np.dtype(dtype).itemsize)
     wt = np.ascontiguousarray(w.reshape(groups, og, k).transpose(0, 2, 1))   # W_mat^T per group, (K, C_out/groups)
-    grad_input = np.empty((n, c, h, width), dtype)
+    grad_input = np.empty((n, c, h, width), dtype) if out is None else out
     # without padding the col2im adds go straight into grad_input; else into the padded block, cropped
     direct = not any(pad)
     most = max((b - a for a, b, _, _ in blocks), default=0)
@@ -306,8 +363,7 @@ def conv2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, s
     -------
     array (N, C_out, H_out, W_out) (or (C_out, H_out, W_out) for an unbatched input).
     """
-    a = conv_args(2, input, weight, bias, stride, padding, dilation, groups)
-    return a.finish(_forward(a.input, a.weight, a.stride, a.padding, a.dilation, a.groups, a.bias))
+    return _conv_forward(conv_args(2, input, weight, bias, stride, padding, dilation, groups))
 
 
 def conv1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
@@ -317,20 +373,36 @@ def conv1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, s
     ``Y[n, o, i] = b[o] + sum_{c, u} X[n, c, i s + u d - p] W[o, c, u]``,
     ``L_out = floor((L + 2p - d(k - 1) - 1) / s) + 1``; input (N, C, L) or (C, L), weight (C_out, C/groups, k).
     """
-    a = conv_args(1, input, weight, bias, stride, padding, dilation, groups)
-    return a.finish(_forward(a.input, a.weight, a.stride, a.padding, a.dilation, a.groups, a.bias))
+    return _conv_forward(conv_args(1, input, weight, bias, stride, padding, dilation, groups))
+
+
+def _conv_forward(a: ConvArgs) -> np.ndarray:
+    x, n = a.input, a.input.shape[0]
+    y = np.empty((n, a.out_channels, *a.out_size), a.dtype)
+    _by_samples(n, _conv_work(n, a.out_size, a.weight.shape), lambda n0, n1: _forward(
+        x[n0:n1], a.weight, a.stride, a.padding, a.dilation, a.groups, a.bias, out=y[n0:n1]))
+    return a.finish(y)
+
+
+def _input_gradient(g: np.ndarray, w: np.ndarray, x_shape, a: ConvArgs, out: np.ndarray) -> np.ndarray:
+    """The input gradient of a convolution with weight ``w`` (C_out, C/groups, k_h, k_w) into ``out``
+    (shape ``x_shape``): the correlation with the rotated kernel or col2im (:func:`_correlate_back`).
+    ``a.output_padding`` counts the rows/columns of the padded input no window reached (they get 0)."""
+    if _correlate_back(a.stride, w.shape, a.groups):
+        return _transposed_stride1(g, w, a.padding, a.dilation, a.groups, a.output_padding, out=out)
+    return _backward(g, w, x_shape, a.stride, a.padding, a.dilation, a.groups, out=out)
 
 
 def _conv_backward(a: ConvArgs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    # the rows/columns of the padded input that no window reached (a.output_padding) get zero gradient
-    if _correlate_back(a.stride, a.weight.shape, a.groups):
-        grad_input = _transposed_stride1(a.grad_output, a.weight, a.padding, a.dilation, a.groups,
-                                         a.output_padding)
-    else:
-        grad_input = _backward(a.grad_output, a.weight, a.input.shape, a.stride, a.padding, a.dilation, a.groups)
-    grad_weight = _weight_grad(a.input, a.grad_output, a.weight.shape[2:], a.stride, a.padding, a.dilation,
-                               a.groups)
-    grad_bias = a.grad_output.sum(axis=(0, 2, 3))
+    x, g, n = a.input, a.grad_output, a.input.shape[0]
+    grad_input = np.empty(x.shape, a.dtype)
+
+    def part(n0: int, n1: int) -> np.ndarray:
+        _input_gradient(g[n0:n1], a.weight, (n1 - n0, *x.shape[1:]), a, grad_input[n0:n1])
+        return _weight_grad(x[n0:n1], g[n0:n1], a.weight.shape[2:], a.stride, a.padding, a.dilation, a.groups)
+
+    grad_weight = sum(_by_samples(n, 2 * _conv_work(n, a.out_size, a.weight.shape), part))
+    grad_bias = g.sum(axis=(0, 2, 3))
     return a.finish(grad_input), a.finish_weight(grad_weight), grad_bias
 
 
@@ -375,8 +447,9 @@ def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None
     Scatter form: ``Y[n, o, i s + u d - p, j s + v d - p] += X[n, c, i, j] W[c, o, u, v]`` (+ ``b[o]``).
     Equivalently (the book's construction): insert ``s - 1`` zeros between input entries, pad
     ``d(k - 1) - p`` on each side (plus ``output_padding`` at the bottom/right), cross-correlate with
-    ``rot180`` of the dilated kernel with in/out channels swapped, stride 1. Computed in the scatter form,
-    as ``conv2d_backward``'s ``grad_input``: ``dcols_n = W_mat^T @ X_n``, then col2im.
+    ``rot180`` of the dilated kernel with in/out channels swapped, stride 1. Computed as
+    ``conv2d_backward``'s ``grad_input``: that correlation when the stride is 1 and it has the larger
+    product, else in the scatter form, ``dcols_n = W_mat^T @ X_n`` followed by col2im.
     ``H_out = (H - 1) s - 2p + d(k - 1) + output_padding + 1``.
 
     Parameters
@@ -391,11 +464,10 @@ def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None
     array (N, C_out, H_out, W_out) (or (C_out, H_out, W_out) for an unbatched input).
     """
     a = conv_transpose_args(input, weight, bias, stride, padding, output_padding, groups, dilation)
-    if _correlate_back(a.stride, a.weight.shape, a.groups):
-        return _with_bias(_transposed_stride1(a.input, a.weight, a.padding, a.dilation, a.groups,
-                                              a.output_padding), a)
-    y = _backward(a.input, a.weight, (a.input.shape[0], a.out_channels, *a.out_size), a.stride, a.padding, a.dilation,
-                     a.groups)
+    x, n = a.input, a.input.shape[0]
+    y = np.empty((n, a.out_channels, *a.out_size), a.dtype)
+    _by_samples(n, _conv_work(n, x.shape[2:], a.weight.shape), lambda n0, n1: _input_gradient(
+        x[n0:n1], a.weight, (n1 - n0, a.out_channels, *a.out_size), a, y[n0:n1]))
     return _with_bias(y, a)
 
 
@@ -410,8 +482,15 @@ def conv_transpose2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: 
     """
     a = conv_transpose_args(input, weight, None, stride, padding, output_padding, groups, dilation,
                             grad_output=grad_output)
-    g, (h, width) = a.grad_output, a.input.shape[2:]
-    grad_input = _forward(g, a.weight, a.stride, a.padding, a.dilation, a.groups)[:, :, :h, :width]
-    grad_weight = _weight_grad(g, a.input, a.weight.shape[2:], a.stride, a.padding, a.dilation, a.groups)
+    g, x, n = a.grad_output, a.input, a.input.shape[0]
+    grad_input = np.empty(x.shape, a.dtype)
+
+    def part(n0: int, n1: int) -> np.ndarray:
+        # conv2d(G) covers at least X's size (more when output_padding >= stride): keep X's rows/columns
+        grad_input[n0:n1] = _forward(g[n0:n1], a.weight, a.stride, a.padding, a.dilation, a.groups)[
+            :, :, :x.shape[2], :x.shape[3]]
+        return _weight_grad(g[n0:n1], x[n0:n1], a.weight.shape[2:], a.stride, a.padding, a.dilation, a.groups)
+
+    grad_weight = sum(_by_samples(n, 2 * _conv_work(n, x.shape[2:], a.weight.shape), part))
     grad_bias = g.sum(axis=(0, 2, 3))
-    return a.finish(np.ascontiguousarray(grad_input)), grad_weight, grad_bias
+    return a.finish(grad_input), grad_weight, grad_bias
