@@ -178,3 +178,36 @@ def test_avg_pool2d_ceil_mode_divisor_edge_case():
     kw = dict(kernel_size=2, stride=2, padding=0, ceil_mode=True)
     x6 = np.arange(1.0, 31.0).reshape(1, 1, 5, 6)
     assert_close(F.avg_pool2d(x6, **kw), TF.avg_pool2d(to_torch(x6), **kw), np.float64, "ceil no pad")
+
+
+@given(cfg=pool_configs(), acfg=pool_configs(with_dilation=False), count_include_pad=st.booleans())
+def test_pooling_split_between_threads_matches_torch(cfg, acfg, count_include_pad):
+    """Large inputs split their samples between threads (two here, as if every input were large)."""
+    from unittest import mock
+
+    from threadpoolctl import threadpool_limits
+
+    from cnnbook.functional import pooling as pooling_module
+
+    rng, x = _input(cfg)
+    _, xa = _input(acfg, tie_free_values=False)
+    kw, akw = max_pool_kwargs(cfg), avg_pool_kwargs(acfg, count_include_pad)
+    xt, xat = to_torch(x, True), to_torch(xa, True)
+    yt, it = TF.max_pool2d(xt, **kw, return_indices=True)
+    g = randn(rng, tuple(yt.shape), cfg["dtype"])
+    yt.backward(to_torch(g))
+    yat = TF.avg_pool2d(xat, **akw)
+    ga = randn(rng, tuple(yat.shape), acfg["dtype"])
+    yat.backward(to_torch(ga))
+    with threadpool_limits(limits=2, user_api="blas"), mock.patch.object(pooling_module, "_PARALLEL_WORK", 0):
+        y, idx = F.max_pool2d(x, **kw, return_indices=True)
+        values = F.max_pool2d(x, **kw)
+        gi = F.max_pool2d_backward(g, x, **kw)
+        ya = F.avg_pool2d(xa, **akw)
+        gai = F.avg_pool2d_backward(ga, xa, **akw)
+    assert_close(y, yt, cfg["dtype"], "max_pool2d")
+    assert_close(values, yt, cfg["dtype"], "max_pool2d values")
+    np.testing.assert_array_equal(idx, it.numpy())
+    assert_close(gi, xt.grad, cfg["dtype"], "max_pool2d grad_input")
+    assert_close(ya, yat, acfg["dtype"], "avg_pool2d")
+    assert_close(gai, xat.grad, acfg["dtype"], "avg_pool2d grad_input")

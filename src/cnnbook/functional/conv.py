@@ -65,12 +65,12 @@ def _blas_threads() -> int:
     return _blas.num_threads if _blas else 1
 
 
-def _by_samples(n: int, work: float, fn, blas: bool = True) -> list:
+def _by_samples(n: int, work: float, fn, blas: bool = True, threshold: float | None = None) -> list:
     """``[fn(n0, n1), ...]`` over consecutive sample ranges covering ``0:n``, with NumPy's BLAS library
     single-threaded meanwhile (``blas``; its thread count is restored afterwards).
 
-    One range, in the caller's thread, unless the call holds at least :data:`_PARALLEL_WORK` operations
-    and the BLAS library may use several threads: then one range per thread, run in parallel (NumPy
+    One range, in the caller's thread, unless the call holds at least ``threshold`` operations
+    (default :data:`_PARALLEL_WORK`) and the BLAS library may use several threads: then one range per thread, run in parallel (NumPy
     releases the interpreter lock in its copies, arithmetic and products). So the cores the caller
     allows serve the copies and additions around the products too (NumPy runs those on one core), and
     no product of a convolution (skinny, or small) is split between BLAS threads, which on a busy
@@ -79,7 +79,7 @@ def _by_samples(n: int, work: float, fn, blas: bool = True) -> list:
     numbers.
     """
     allowed = _blas_threads()
-    threads = min(allowed, n) if work >= _PARALLEL_WORK else 1
+    threads = min(allowed, n) if work >= (_PARALLEL_WORK if threshold is None else threshold) else 1
     if blas and allowed > 1:
         _blas.set_num_threads(1)
     try:

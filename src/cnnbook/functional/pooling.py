@@ -19,11 +19,14 @@ The loop versions in :mod:`cnnbook.reference.pooling` spell out the same formula
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import shapes
 from ..arguments import IntOrTuple, PoolArgs, check_bool, check_divisor_override, pool_args
+from .conv import _by_samples
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
 
@@ -74,6 +77,25 @@ def _offsets(a: PoolArgs):
 def _non_overlapping(a: PoolArgs) -> bool:
     """Whether every padded cell belongs to at most one window (stride >= the dilated kernel)."""
     return all(s >= d * (k - 1) + 1 for s, d, k in zip(a.stride, a.dilation, a.kernel_size))
+
+
+#: Size of an input x window cells from which a call splits its samples between threads.
+_PARALLEL_WORK = 2e6
+
+
+def _by_parts(a: PoolArgs, fn):
+    """``fn(a)``, with the samples split between threads for a large input (as the convolutions do,
+    :func:`cnnbook.functional.conv._by_samples`; every sample is pooled on its own, so the results
+    are the same), the parts' arrays concatenated."""
+    n = a.input.shape[0]
+    parts = _by_samples(n, a.input.size * a.kernel_size[0] * a.kernel_size[1], lambda n0, n1: fn(
+        replace(a, input=a.input[n0:n1], grad_output=None if a.grad_output is None else a.grad_output[n0:n1])),
+        blas=False, threshold=_PARALLEL_WORK)
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate(p) for p in zip(*parts))
+    return np.concatenate(parts)
 
 
 def _crop(gp: np.ndarray, a: PoolArgs) -> np.ndarray:
@@ -185,7 +207,11 @@ def max_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
     """
     a = pool_args(input, kernel_size, stride, padding, dilation, ceil_mode)
     if not return_indices:
-        return a.finish(_window_max(a, _padded(a, -np.inf)))
+        return _by_parts(a, lambda b: b.finish(_window_max(b, _padded(b, -np.inf))))
+    return _by_parts(a, _max_with_indices)
+
+
+def _max_with_indices(a: PoolArgs) -> tuple[np.ndarray, np.ndarray]:
     best, arg = _max_argmax(a)
     return a.finish(best), a.finish(_flat_indices(arg, a))
 
@@ -238,6 +264,10 @@ def max_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: I
     grad_input : ndarray, shape of ``input``
     """
     a = pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, grad_output=grad_output)
+    return _by_parts(a, _max_backward)
+
+
+def _max_backward(a: PoolArgs) -> np.ndarray:
     _, arg = _max_argmax(a)
     g = a.grad_output
     routed = np.empty_like(g)
@@ -300,13 +330,16 @@ def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
     a = pool_args(input, kernel_size, stride, padding, 1, ceil_mode)
     count_include_pad = check_bool(count_include_pad, "count_include_pad")
     divisor_override = check_divisor_override(divisor_override)
+    return _by_parts(a, lambda b: _avg_forward(b, count_include_pad, divisor_override))
+
+
+def _avg_forward(a: PoolArgs, count_include_pad: bool, divisor_override: int | None) -> np.ndarray:
     xp = _padded(a, 0.0)
     (_, u0, v0), *rest = _offsets(a)
     total = xp[_offset_slice(u0, v0, a)].copy()
     for _, u, v in rest:
         total += xp[_offset_slice(u, v, a)]
-    divisor = _avg_divisor(a, count_include_pad, divisor_override)
-    total /= np.asarray(divisor, dtype=a.dtype)
+    total /= np.asarray(_avg_divisor(a, count_include_pad, divisor_override), dtype=a.dtype)
     return a.finish(total)
 
 
@@ -334,5 +367,9 @@ def avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: I
     a = pool_args(input, kernel_size, stride, padding, 1, ceil_mode, grad_output=grad_output)
     count_include_pad = check_bool(count_include_pad, "count_include_pad")
     divisor_override = check_divisor_override(divisor_override)
+    return _by_parts(a, lambda b: _avg_backward(b, count_include_pad, divisor_override))
+
+
+def _avg_backward(a: PoolArgs, count_include_pad: bool, divisor_override: int | None) -> np.ndarray:
     share = a.grad_output / np.asarray(_avg_divisor(a, count_include_pad, divisor_override), dtype=a.dtype)
     return _scatter(a, lambda t: share)
