@@ -174,16 +174,22 @@ class _Columns:
 
     def gradient(self, g: np.ndarray, n0: int, n1: int, i0: int, i1: int, c0: int, c1: int,
                  scratch: _Buffer) -> np.ndarray:
-        """``G[n0:n1, c0:c1, i0:i1]`` laid out like the columns, (channels, nb rows pitch), zero in the
-        extra columns of wide columns: a view for one sample of ordinary columns, else a copy."""
-        if not self.wide:
-            if n1 - n0 == 1:
-                return g[n0, c0:c1, i0:i1].reshape(c1 - c0, -1)
-            return scratch(c1 - c0, (n1 - n0) * (i1 - i0) * self.wo, g[n0:n1, c0:c1, i0:i1].transpose(1, 0, 2, 3))
-        buf = scratch(c1 - c0, (n1 - n0) * (i1 - i0) * self.pitch, dtype=g.dtype).reshape(c1 - c0, n1 - n0, i1 - i0, self.pitch)
-        buf[..., self.wo:] = 0
-        buf[..., :self.wo] = g[n0:n1, c0:c1, i0:i1].transpose(1, 0, 2, 3)
-        return buf.reshape(c1 - c0, -1)
+        """The output gradient of the block laid out like its columns (:func:`_gradient_columns`)."""
+        return _gradient_columns(g, n0, n1, i0, i1, c0, c1, self.pitch, scratch)
+
+
+def _gradient_columns(g: np.ndarray, n0: int, n1: int, i0: int, i1: int, c0: int, c1: int, pitch: int,
+                      scratch: _Buffer) -> np.ndarray:
+    """``G[n0:n1, c0:c1, i0:i1]`` laid out like a block of columns, (channels, samples x rows x pitch),
+    zero in the ``pitch - W_out`` extra columns of wide columns: a view for one sample of ordinary
+    columns, else a copy."""
+    wo, shape = g.shape[3], (c1 - c0, n1 - n0, i1 - i0, pitch)
+    if pitch == wo and n1 - n0 == 1:
+        return g[n0, c0:c1, i0:i1].reshape(c1 - c0, -1)
+    buf = scratch(c1 - c0, (n1 - n0) * (i1 - i0) * pitch, dtype=g.dtype).reshape(shape)
+    buf[..., wo:] = 0
+    buf[..., :wo] = g[n0:n1, c0:c1, i0:i1].transpose(1, 0, 2, 3)
+    return buf.reshape(c1 - c0, -1)
 
 
 class _Buffer:
@@ -274,6 +280,8 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None):
     ``g`` (N, C_out, H_out, W_out), ``w`` (C_out, C/groups, k_h, k_w), ``x_shape`` (N, C, H, W): every
     entry ``dcols_n[(c, u, v), (i, j)]`` is added to the padded cell ``(i s + u d, j s + v d)`` of
     channel ``c`` it was read from, one strided slice per tap ``(u, v)``; then the padding is cropped.
+    With stride 1 the columns are wide (as in :class:`_Columns`, the gradient's extra columns zero):
+    each tap's slice is then one contiguous run of the padded block.
     """
     n, c, h, width = x_shape
     c_out, cg, kh, kw = w.shape
@@ -282,13 +290,16 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None):
     og, k = c_out // groups, cg * kh * kw
     dtype = np.result_type(g.dtype, w.dtype)
     hp, wp = h + top + bottom, width + left + right
-    blocks = _blocks(n, ho, k * wo * np.dtype(dtype).itemsize)
+    wide = stride == (1, 1) and 2 * wp <= 3 * wo
+    pitch = wp if wide else wo
+    blocks = _blocks(n, ho, k * pitch * np.dtype(dtype).itemsize)
     wt = np.ascontiguousarray(w.reshape(groups, og, k).transpose(0, 2, 1))   # W_mat^T per group, (K, C_out/groups)
     grad_input = np.empty((n, c, h, width), dtype) if out is None else out
-    # without padding the col2im adds go straight into grad_input; else into the padded block, cropped
-    direct = not any(pad)
+    # without padding the col2im adds go straight into grad_input; else into the padded block (with a
+    # spare row for the extra columns of the last row of wide columns), cropped
+    direct = not any(pad) and not wide
     most = max((b - a for a, b, _, _ in blocks), default=0)
-    scratch = None if direct else np.empty((most, c, hp, wp), dtype)
+    scratch = None if direct else np.empty((most, c, hp + wide, wp), dtype)
     cols_w = (wo - 1) * sw + 1
     products, copies = _Buffer(), _Buffer()
     for n0, n1, i0, i1 in blocks:
@@ -296,19 +307,21 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None):
         target = grad_input[n0:n1] if direct else scratch[:nb]
         if i0 == 0:
             target[...] = 0   # the rows/columns no window reached keep this 0
+        flat = target.reshape(nb, c, -1) if wide else None
         for gi in range(groups):
-            if n1 - n0 == 1:
-                gm = g[n0, gi * og:(gi + 1) * og, i0:i1].reshape(og, -1)
-            else:
-                gm = copies(og, nb * rows * wo, g[n0:n1, gi * og:(gi + 1) * og, i0:i1].transpose(1, 0, 2, 3))
-            dcols = np.matmul(wt[gi], gm, out=products(k, gm.shape[1], dtype=dtype)).reshape(cg, kh, kw, nb, rows, wo)
-            dst = target[:, gi * cg:(gi + 1) * cg]
+            gm = _gradient_columns(g, n0, n1, i0, i1, gi * og, (gi + 1) * og, pitch, copies)
+            dcols = np.matmul(wt[gi], gm, out=products(k, gm.shape[1], dtype=dtype)).reshape(cg, kh, kw, nb, rows, pitch)
+            cs = slice(gi * cg, (gi + 1) * cg)
             for u in range(kh):
                 r = i0 * sh + u * dh
                 for v in range(kw):
                     # tap (u, v) of output (i, j) was read from padded cell (i s + u d, j s + v d)
-                    c0 = v * dw
-                    dst[:, :, r:r + (rows - 1) * sh + 1:sh, c0:c0 + cols_w:sw] += dcols[:, u, v].transpose(1, 0, 2, 3)
+                    c0, tap = v * dw, dcols[:, u, v].transpose(1, 0, 2, 3)
+                    if wide:
+                        start = r * wp + c0
+                        flat[:, cs, start:start + rows * wp] += tap.reshape(nb, cg, rows * wp)
+                    else:
+                        target[:, cs, r:r + (rows - 1) * sh + 1:sh, c0:c0 + cols_w:sw] += tap
         if not direct and i1 == ho:
             grad_input[n0:n1] = scratch[:nb, :, top:top + h, left:left + width]
     return grad_input
