@@ -23,8 +23,12 @@ column per output position), the layer and its gradients are three matrix produc
 Speed (see ``benchmarks/run.py``): the columns are built for a block of samples (or of output rows of
 one sample) at a time into one reused buffer of at most :data:`_COLS_BUDGET` bytes, so memory stays
 bounded and the block stays in cache between the copy and the product; products write into their
-destination (``out=``), the col2im adds go into a per-block padded buffer that is cropped once. The
-layout stays NCHW throughout: ``W_mat @ cols_n`` *is* sample ``n`` of the output, no transposes.
+destination (``out=``) or into one reused buffer. With stride 1 along the width the columns are "wide"
+(:func:`cnnbook.windows.sliding_windows_wide`): every tap's columns are one contiguous run of the padded
+input, at the price of ``W_p - W_out`` discarded columns per row. With stride 1 the input gradient is
+the correlation above when its product is the larger one (``C/groups`` rows, inner dimension
+``C_out/groups k_h k_w``), col2im otherwise. A large call splits its samples between threads, each
+with a single-threaded BLAS (:func:`_by_samples`). The layout stays NCHW throughout.
 
 Unbatched inputs ``(C, H, W)`` (``(C, L)`` for 1-D) are accepted like torch and give unbatched results.
 float32 inputs give float32 results, float64 (or mixed) give float64.
