@@ -55,9 +55,9 @@ chromium:
 lab: $(STAMP)
 	JUPYTER_CONFIG_DIR=$(CURDIR)/.jupyter $(BIN)/jupyter lab --allow-root book/
 
-## make bench: speed against torch (not part of make test)
+## make bench: speed against torch (not part of make test); BENCH_ARGS="--profile ResNet" profiles one layer
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf _build _vendor .pytest_cache .hypothesis .benchmarks

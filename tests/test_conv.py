@@ -5,6 +5,8 @@ Hypothesis draws non-square inputs and kernels, per-axis stride/padding/dilation
 conv2d run through the same tests (parametrized over the number of spatial dimensions).
 Backward passes use a random upstream gradient (not ones), so a transposed/misplaced index shows up.
 """
+from unittest import mock
+
 import numpy as np
 import pytest
 import torch
@@ -147,3 +149,61 @@ def test_transpose_is_grad_input(rng):
     grad_input = F.conv2d_backward(g, x, w, stride=2, padding=1)[0]
     assert shapes.conv_leftover((10, 9), 3, stride=2, padding=1) == (1, 0)
     np.testing.assert_allclose(F.conv_transpose2d(g, w, stride=2, padding=1, output_padding=(1, 0)), grad_input)
+
+
+# ------------------------------------------------------------------------------------------------
+# the fast path's blocks: results do not depend on how the im2col columns are cut
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("budget", [1, 3000, 40000], ids=["output-rows", "few-samples", "many-samples"])
+@given(cfg=conv_configs(ndim=2, allow_string_padding=False))
+def test_conv2d_blocks_of_columns_match_torch(budget, cfg):
+    """With a tiny column budget every sample is cut into blocks of output rows (1 byte: one row per
+    block); with larger ones, several samples share a block. Forward and autograd still equal torch's."""
+    from cnnbook.functional import conv as conv_module
+
+    rng, x, w, b = conv_arrays(cfg)
+    kw = conv_kwargs(cfg)
+    xt, wt, bt = to_torch(x, True), to_torch(w, True), to_torch(b, True)
+    yt = TF.conv2d(xt, wt, bt, **kw)
+    g = randn(rng, tuple(yt.shape), cfg["dtype"])
+    yt.backward(to_torch(g))
+    with mock.patch.object(conv_module, "_COLS_BUDGET", budget):
+        y = F.conv2d(x, w, b, **kw)
+        gx, gw, gb = F.conv2d_backward(g, x, w, **kw)
+    assert_close(y, yt, cfg["dtype"], "forward")
+    for got, want, what in [(gx, xt.grad, "grad_input"), (gw, wt.grad, "grad_weight"), (gb, bt.grad, "grad_bias")]:
+        assert_close(got, want, cfg["dtype"], what)
+
+
+@given(cfg=conv_configs(ndim=2, allow_string_padding=False), tcfg=conv_transpose_configs())
+def test_samples_split_between_threads_match_torch(cfg, tcfg):
+    """Large calls split their samples between threads (two here, as if every call were large): the
+    results equal torch's, and the BLAS library gets its number of threads back."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from cnnbook.functional import conv as conv_module
+
+    rng, x, w, b = conv_arrays(cfg)
+    kw = conv_kwargs(cfg)
+    xt, wt, bt = to_torch(x, True), to_torch(w, True), to_torch(b, True)
+    yt = TF.conv2d(xt, wt, bt, **kw)
+    g = randn(rng, tuple(yt.shape), cfg["dtype"])
+    yt.backward(to_torch(g))
+    _, tx, tw, tb = conv_arrays(tcfg, transposed=True)
+    tkw = conv_transpose_kwargs(tcfg)
+    ttx, ttw = to_torch(tx, True), to_torch(tw, True)
+    ty = TF.conv_transpose2d(ttx, ttw, to_torch(tb), **tkw)
+    tg = randn(rng, tuple(ty.shape), tcfg["dtype"])
+    ty.backward(to_torch(tg))
+    with threadpool_limits(limits=2, user_api="blas"), mock.patch.object(conv_module, "_PARALLEL_WORK", 0):
+        y = F.conv2d(x, w, b, **kw)
+        gx, gw, gb = F.conv2d_backward(g, x, w, **kw)
+        y2 = F.conv_transpose2d(tx, tw, tb, **tkw)
+        gx2, gw2, _ = F.conv_transpose2d_backward(tg, tx, tw, **tkw)
+        assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"} == {2}
+    assert_close(y, yt, cfg["dtype"], "forward")
+    for got, want, what in [(gx, xt.grad, "grad_input"), (gw, wt.grad, "grad_weight"), (gb, bt.grad, "grad_bias"),
+                            (y2, ty, "conv_transpose2d"), (gx2, ttx.grad, "transposed grad_input"),
+                            (gw2, ttw.grad, "transposed grad_weight")]:
+        assert_close(got, want, cfg["dtype"] if "transposed" not in what and what != "conv_transpose2d"
+                     else tcfg["dtype"], what)

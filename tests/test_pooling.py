@@ -97,6 +97,31 @@ def test_max_pool2d_ties_take_first_max_like_torch(module):
     np.testing.assert_array_equal(xt.grad.numpy()[0, 0, :2, :2], [[1, 0], [0, 0]])  # the top-left one
 
 
+@BOTH_TREES
+@given(cfg=pool_configs(max_spatial=8), specials=st.sampled_from(["ties", "nan", "-inf", "all"]))
+def test_max_pool2d_ties_nan_and_minus_inf_match_torch(module, cfg, specials):
+    """Values drawn from {-1, 0, 1} (many ties), with NaN and/or -inf sprinkled in: the values, the
+    indices (first maximum in scan order; the last NaN of a window) and the gradient routing equal
+    torch's. (pool_configs leaves out windows lying entirely in the padding.)"""
+    rng = np.random.default_rng(cfg["seed"])
+    shape = (cfg["n"], cfg["c"], *cfg["size"])
+    x = rng.integers(-1, 2, shape).astype(cfg["dtype"])
+    if specials in ("nan", "all"):
+        x[rng.random(shape) < 0.2] = np.nan
+    if specials in ("-inf", "all"):
+        x[rng.random(shape) < 0.3] = -np.inf
+    kw = max_pool_kwargs(cfg)
+    xt = to_torch(x, True)
+    yt, it = TF.max_pool2d(xt, **kw, return_indices=True)
+    y, idx = module.max_pool2d(x, **kw, return_indices=True)
+    np.testing.assert_array_equal(y, yt.detach().numpy())
+    np.testing.assert_array_equal(idx, it.numpy())
+    np.testing.assert_array_equal(module.max_pool2d(x, **kw), yt.detach().numpy())
+    g = randn(rng, tuple(yt.shape), cfg["dtype"])
+    yt.backward(to_torch(g))
+    assert_close(module.max_pool2d_backward(g, x, **kw), xt.grad, cfg["dtype"], "grad_input")
+
+
 # ------------------------------------------------------------------------------------------------
 # average pooling
 # ------------------------------------------------------------------------------------------------
@@ -119,6 +144,30 @@ def test_avg_pool2d_backward_matches_autograd(cfg, count_include_pad, unbatched)
     assert_close(gi, xt.grad, cfg["dtype"], "avg_pool2d grad_input")
 
 
+@BOTH_TREES
+@given(cfg=pool_configs(with_dilation=False, max_spatial=8), count_include_pad=st.booleans(),
+       divisor=st.integers(-3, 10).filter(lambda d: d != 0))
+def test_avg_pool2d_divisor_override_matches_torch_forward_and_autograd(module, cfg, count_include_pad, divisor):
+    """divisor_override replaces every window's divisor (also the clipped ceil_mode ones); torch accepts
+    any nonzero int, a negative one too."""
+    rng, x = _input(cfg, tie_free_values=False)
+    kw = dict(avg_pool_kwargs(cfg, count_include_pad), divisor_override=divisor)
+    xt = to_torch(x, True)
+    y = TF.avg_pool2d(xt, **kw)
+    assert_close(module.avg_pool2d(x, **kw), y, cfg["dtype"], "avg_pool2d divisor_override")
+    g = randn(rng, tuple(y.shape), cfg["dtype"])
+    y.backward(to_torch(g))
+    assert_close(module.avg_pool2d_backward(g, x, **kw), xt.grad, cfg["dtype"], "grad divisor_override")
+
+
+def test_avg_pool2d_divisor_override_worked_example():
+    """A 4x4 ramp, 2x2 windows, divisor 3: the top-left window sums 0 + 1 + 4 + 5 = 10, so 10/3."""
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    np.testing.assert_allclose(F.avg_pool2d(x, 2, divisor_override=3)[0, 0], [[10 / 3, 18 / 3], [42 / 3, 50 / 3]])
+    np.testing.assert_allclose(F.avg_pool2d_backward(np.ones((1, 1, 2, 2)), x, 2, divisor_override=3),
+                               np.full((1, 1, 4, 4), 1 / 3))
+
+
 def test_avg_pool2d_ceil_mode_divisor_edge_case():
     """ceil_mode with padding: the last window hangs over the padded border; torch divides by the
     window clipped to the padded input (count_include_pad=True) or by the real cells (False)."""
@@ -129,3 +178,36 @@ def test_avg_pool2d_ceil_mode_divisor_edge_case():
     kw = dict(kernel_size=2, stride=2, padding=0, ceil_mode=True)
     x6 = np.arange(1.0, 31.0).reshape(1, 1, 5, 6)
     assert_close(F.avg_pool2d(x6, **kw), TF.avg_pool2d(to_torch(x6), **kw), np.float64, "ceil no pad")
+
+
+@given(cfg=pool_configs(), acfg=pool_configs(with_dilation=False), count_include_pad=st.booleans())
+def test_pooling_split_between_threads_matches_torch(cfg, acfg, count_include_pad):
+    """Large inputs split their samples between threads (two here, as if every input were large)."""
+    from unittest import mock
+
+    from threadpoolctl import threadpool_limits
+
+    from cnnbook.functional import pooling as pooling_module
+
+    rng, x = _input(cfg)
+    _, xa = _input(acfg, tie_free_values=False)
+    kw, akw = max_pool_kwargs(cfg), avg_pool_kwargs(acfg, count_include_pad)
+    xt, xat = to_torch(x, True), to_torch(xa, True)
+    yt, it = TF.max_pool2d(xt, **kw, return_indices=True)
+    g = randn(rng, tuple(yt.shape), cfg["dtype"])
+    yt.backward(to_torch(g))
+    yat = TF.avg_pool2d(xat, **akw)
+    ga = randn(rng, tuple(yat.shape), acfg["dtype"])
+    yat.backward(to_torch(ga))
+    with threadpool_limits(limits=2, user_api="blas"), mock.patch.object(pooling_module, "_PARALLEL_WORK", 0):
+        y, idx = F.max_pool2d(x, **kw, return_indices=True)
+        values = F.max_pool2d(x, **kw)
+        gi = F.max_pool2d_backward(g, x, **kw)
+        ya = F.avg_pool2d(xa, **akw)
+        gai = F.avg_pool2d_backward(ga, xa, **akw)
+    assert_close(y, yt, cfg["dtype"], "max_pool2d")
+    assert_close(values, yt, cfg["dtype"], "max_pool2d values")
+    np.testing.assert_array_equal(idx, it.numpy())
+    assert_close(gi, xt.grad, cfg["dtype"], "max_pool2d grad_input")
+    assert_close(ya, yat, acfg["dtype"], "avg_pool2d")
+    assert_close(gai, xat.grad, acfg["dtype"], "avg_pool2d grad_input")

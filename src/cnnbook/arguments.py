@@ -142,6 +142,20 @@ def check_bool(value: object, name: str) -> bool:
     return bool(value)
 
 
+def check_divisor_override(value: object) -> int | None:
+    """``avg_pool2d``'s ``divisor_override``: None (divide by the window's count) or a nonzero int.
+
+    torch's rule: an int that is not 0 (a negative divisor is accepted and flips the sign); not a bool.
+    """
+    if value is None:
+        return None
+    if not _is_int(value):
+        raise TypeError(f"divisor_override must be None or an int, got {value!r}")
+    if value == 0:
+        raise ValueError("divisor_override must be nonzero, got 0")
+    return int(value)
+
+
 def check_groups(groups: int, in_channels: int, out_channels: int) -> int:
     """``groups`` must be a positive int dividing both channel counts."""
     if not _is_int(groups):

@@ -1,7 +1,8 @@
 """The sliding windows of a convolution or a pooling layer, as a view of the (padded) input.
 
-One helper, one axis order, used by :func:`cnnbook.im2col`, the fast convolutions
-(:mod:`cnnbook.functional.conv`) and the fast pooling (:mod:`cnnbook.functional.pooling`):
+One helper, one axis order, used by :func:`cnnbook.im2col` and the fast convolutions
+(:mod:`cnnbook.functional.conv`; the fast pooling takes the same windows one offset ``(u, v)`` at a time,
+as plain strided slices):
 
     windows[..., u, v, i, j] = X_pad[..., i s_h + u d_h, j s_w + v d_w]
 
@@ -9,7 +10,9 @@ with the kernel offsets ``(u, v)`` before the output positions ``(i, j)``: the o
 ``(c, u, v)`` and columns ``(i, j)`` of im2col, so that ``windows.reshape(N, C k_h k_w, H_out W_out)``
 is im2col's matrix.
 
-:func:`sliding_windows_nd` is the same view over any number of trailing axes (3-D convolution).
+:func:`sliding_windows_wide` is the variant of stride 1 along the width that the fast convolution copies
+fastest: each row of windows runs over the whole padded width, so every tap's windows are one contiguous
+run of memory. :func:`sliding_windows_nd` is the same view over any number of trailing axes (3-D convolution).
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import shapes
 
-__all__ = ["sliding_windows", "sliding_windows_nd"]
+__all__ = ["sliding_windows", "sliding_windows_wide", "sliding_windows_nd"]
 
 
 def sliding_windows(padded: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, int] = (1, 1),
@@ -40,6 +43,35 @@ def sliding_windows(padded: np.ndarray, kernel_size: tuple[int, int], stride: tu
         padded,
         shape=(*padded.shape[:-2], kh, kw, ho, wo),
         strides=(*lead, row * dh, col * dw, row * sh, col * sw),
+        writeable=False,
+    )
+
+
+def sliding_windows_wide(padded: np.ndarray, kernel_size: tuple[int, int], stride_h: int = 1,
+                         dilation: tuple[int, int] = (1, 1), out_rows: int | None = None) -> np.ndarray:
+    """Read-only view ``(..., k_h, k_w, H_out, W_p)`` of "wide" windows, stride 1 along the width:
+
+        view[..., u, v, i, j] = flat[..., (i s_h + u d_h) W_p + j + v d_w]
+
+    where ``flat`` is each (H_p, W_p) plane read row after row. For ``j < W_out`` this is the window
+    entry ``padded[..., i s_h + u d_h, j + v d_w]`` of :func:`sliding_windows`; for ``j >= W_out`` it runs
+    on into the next row (values to be discarded). Since ``(i, j)`` then step through memory like
+    ``(row, column)``, a block of full rows of one tap is one contiguous run. The last row of the padded
+    array is only read by discarded entries, so it must be a spare row (``H_p`` = the rows the windows
+    need + 1); ``out_rows`` defaults to every row of windows that fits above it.
+    """
+    (kh, kw), (dh, dw) = kernel_size, dilation
+    hp, wp = padded.shape[-2:]
+    fits = (hp - 1 - dh * (kh - 1) - 1) // stride_h + 1
+    rows = fits if out_rows is None else out_rows
+    if rows > fits or dw * (kw - 1) >= wp or not padded.flags.c_contiguous:
+        raise ValueError(f"out_rows: {rows} rows of wide windows of a {kernel_size} kernel do not fit in a "
+                         f"C-contiguous padded shape {padded.shape[-2:]} with a spare last row")
+    *lead, row, col = padded.strides
+    return as_strided(
+        padded,
+        shape=(*padded.shape[:-2], kh, kw, rows, wp),
+        strides=(*lead, row * dh, col * dw, row * stride_h, col),
         writeable=False,
     )
 

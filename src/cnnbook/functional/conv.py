@@ -1,4 +1,4 @@
-"""Vectorised convolutions (forward and backward): im2col windows + one BLAS matrix product.
+"""Vectorised convolutions (forward and backward): im2col windows + BLAS matrix products, chunk by chunk.
 
 Notation (NCHW): input ``X`` (N, C, H, W), weight ``W`` (C_out, C/groups, k_h, k_w), bias ``b`` (C_out,),
 stride ``s``, zero padding ``p``, dilation ``d``, output ``Y`` (N, C_out, H_out, W_out) with
@@ -6,158 +6,348 @@ stride ``s``, zero padding ``p``, dilation ``d``, output ``Y`` (N, C_out, H_out,
 
     Y[n, o, i, j] = b[o] + sum_{c, u, v} X[n, c, i s + u d - p, j s + v d - p] W[o, c, u, v]
 
-(``c`` running over the input channels of ``o``'s group). The backward pass is built the way the book
-derives it:
+(``c`` running over the input channels of ``o``'s group). With im2col's matrix of sample ``n``,
+``cols_n[(c, u, v), (i, j)] = X_pad[n, c, i s + u d, j s + v d]`` (K = C/groups k_h k_w rows, one
+column per output position), the layer and its gradients are three matrix products per sample:
 
-* ``grad_input``: insert ``s - 1`` zeros between the output-gradient entries (:func:`insert_zeros`),
-  pad by ``d(k - 1)`` (a *full* correlation) plus the leftover rows/columns the forward windows never
-  reached, and cross-correlate with the kernel rotated by 180 degrees (:func:`rot180`), dilated
-  (:func:`dilate_kernel`), with input and output channels swapped within each group; then crop the
-  forward padding. The same function is the transposed convolution.
-* ``grad_weight``: cross-correlation of the (padded) input with the output gradient.
+* forward: ``Y_n = W_mat @ cols_n``, ``W_mat`` (C_out, K) the weight with its taps flattened;
+* ``grad_weight``: ``dW_mat = sum_n G_n @ cols_n^T`` (``G_n`` = dL/dY_n, (C_out, H_out W_out));
+* ``grad_input``: ``dcols_n = W_mat^T @ G_n``, then col2im: every entry of ``dcols_n`` is added back to
+  the cell of ``X_pad`` it was copied from (``k_h k_w`` strided slices, one per tap ``(u, v)``), and the
+  padding is cropped. This is the book's "full correlation of the zero-inserted gradient with the
+  rotated kernel" (``dX = crop_p(pad_full(insert_zeros(G, s)) star rot180(W^T))``), evaluated without
+  materialising the zeros: the same sum, grouped by the entries of ``G`` instead of the cells of ``dX``.
+  The same function is the transposed convolution.
 * ``grad_bias``: the output gradient summed over the batch and the positions.
+
+Speed (see ``benchmarks/run.py``): the columns are built for a block of samples (or of output rows of
+one sample) at a time into one reused buffer of at most :data:`_COLS_BUDGET` bytes, so memory stays
+bounded and the block stays in cache between the copy and the product; products write into their
+destination (``out=``) or into one reused buffer. With stride 1 along the width the columns are "wide"
+(:func:`cnnbook.windows.sliding_windows_wide`): every tap's columns are one contiguous run of the padded
+input, at the price of ``W_p - W_out`` discarded columns per row. With stride 1 the input gradient is
+the correlation above when its product is the larger one (``C/groups`` rows, inner dimension
+``C_out/groups k_h k_w``), col2im otherwise. A large call splits its samples between threads, each
+with a single-threaded BLAS (:func:`_by_samples`). The layout stays NCHW throughout.
 
 Unbatched inputs ``(C, H, W)`` (``(C, L)`` for 1-D) are accepted like torch and give unbatched results.
 float32 inputs give float32 results, float64 (or mixed) give float64.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import shapes
 from ..arguments import ConvArgs, IntOrTuple, Padding, conv_args, conv_transpose_args
-from ..primitives import dilate_kernel, insert_zeros, pad2d, rot180
-from ..windows import sliding_windows
+from ..windows import sliding_windows, sliding_windows_wide
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv1d_backward", "conv2d_backward",
            "conv_transpose2d_backward"]
 
-# Largest im2col block (bytes) built at once; bigger batches are processed in chunks of samples.
-_COLS_BUDGET = 64 * 2**20
+#: Largest im2col block (bytes) built at once: a block of samples, or of output rows of one sample.
+_COLS_BUDGET = 2 * 2**20
+
+#: Work (floating-point operations) from which a call splits its samples between threads.
+_PARALLEL_WORK = 100e6
+
+_blas = None        # threadpoolctl's controller of NumPy's BLAS library, found on first use
+_executor = None
+
+
+def _blas_threads() -> int:
+    """The number of threads NumPy's BLAS may use (``threadpoolctl``'s view): the number of cores the
+    caller allows, which the fast paths also use for their own copies and additions."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        found = ThreadpoolController().select(user_api="blas").lib_controllers
+        _blas = found[0] if found else False
+    return _blas.num_threads if _blas else 1
+
+
+def _by_samples(n: int, work: float, fn, blas: bool = True, threshold: float | None = None) -> list:
+    """``[fn(n0, n1), ...]`` over consecutive sample ranges covering ``0:n``, with NumPy's BLAS library
+    single-threaded meanwhile (``blas``; its thread count is restored afterwards).
+
+    One range, in the caller's thread, unless the call holds at least ``threshold`` operations
+    (default :data:`_PARALLEL_WORK`) and the BLAS library may use several threads: then one range per thread, run in parallel (NumPy
+    releases the interpreter lock in its copies, arithmetic and products). So the cores the caller
+    allows serve the copies and additions around the products too (NumPy runs those on one core), and
+    no product of a convolution (skinny, or small) is split between BLAS threads, which on a busy
+    machine wait for each other. Each range's results are computed exactly as in one thread; sums
+    over the ranges are added in range order, so a given number of threads always gives the same
+    numbers.
+    """
+    allowed = _blas_threads()
+    threads = min(allowed, n) if work >= (_PARALLEL_WORK if threshold is None else threshold) else 1
+    if blas and allowed > 1:
+        _blas.set_num_threads(1)
+    try:
+        if threads <= 1:
+            return [fn(0, n)]
+        global _executor
+        if _executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="cnnbook")
+        bounds = [n * t // threads for t in range(threads + 1)]
+        return list(_executor.map(lambda r: fn(*r), zip(bounds[:-1], bounds[1:])))
+    finally:
+        if blas and allowed > 1:
+            _blas.set_num_threads(allowed)
+
+
+def _conv_work(n: int, out_size, weight_shape) -> float:
+    """Multiply-adds x 2 of a convolution: ``2 N H_out W_out C_out (C/groups) k_h k_w``."""
+    return 2.0 * n * out_size[0] * out_size[1] * float(np.prod(weight_shape))
 
 
 # --------------------------------------------------------------------------------------------------
 # the three kernels everything is built from
 # --------------------------------------------------------------------------------------------------
+def _padded(x: np.ndarray, pad: tuple[int, int, int, int], extra_row: bool = False) -> np.ndarray:
+    """``x`` (N, C, H, W) with ``(top, bottom, left, right)`` zero rows/columns around each plane
+    (and one more zero row at the bottom if ``extra_row``)."""
+    top, bottom, left, right = pad
+    if not any(pad) and not extra_row:
+        return x
+    n, c, h, w = x.shape
+    xp = np.zeros((n, c, h + top + bottom + extra_row, w + left + right), x.dtype)
+    xp[:, :, top:top + h, left:left + w] = x
+    return xp
 
-def _chunks(n, rows, length, itemsize):
-    """Sample ranges whose im2col blocks (rows x length each) stay within the memory budget."""
-    step = max(1, int(_COLS_BUDGET // max(1, rows * length * itemsize)))
-    return [(i, min(n, i + step)) for i in range(0, n, step)]
+
+def _pad_or_crop(z: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+    """Zero-pad the last two axes; a negative amount crops that many rows/columns instead."""
+    z = z[..., max(0, -top): z.shape[-2] - max(0, -bottom), max(0, -left): z.shape[-1] - max(0, -right)]
+    return _padded(z, (max(0, top), max(0, bottom), max(0, left), max(0, right)))
 
 
-def _correlate(x, w, stride, pad, dilation, groups):
-    """Grouped cross-correlation ``Y[n, o, i, j] = sum_{c,u,v} X_pad[n, c, i s + u d, j s + v d] W[o, c, u, v]``.
+def _blocks(n: int, ho: int, row_bytes: int):
+    """``(n0, n1, i0, i1)``: samples ``n0:n1``, output rows ``i0:i1``, whose columns fit the budget.
 
-    Two ways to evaluate the same sum, per group and per chunk of samples:
-
-    * gather (im2col): copy the windows into columns, then ``W_g (C_out/g, C_g k_h k_w) @ cols``;
-    * scatter (stride 1 only, used when a group has fewer output than input channels, as in the
-      gradient of the input): ``P_uv = W[:, :, u, v] @ X_pad`` for every tap at once (one product),
-      then ``Y = sum_{u, v} P_uv`` shifted by ``(u d, v d)``; this moves less memory.
-
-    Taps whose weights are all zero (the holes of a :func:`dilate_kernel` kernel) are skipped.
+    ``row_bytes`` is the size of the columns of one output row of one sample. Whole samples are
+    grouped while they fit; a sample larger than the budget is cut into blocks of output rows.
     """
+    per_sample = row_bytes * ho
+    if per_sample <= _COLS_BUDGET:
+        step = max(1, _COLS_BUDGET // max(1, per_sample))
+        return [(a, min(n, a + step), 0, ho) for a in range(0, n, step)]
+    rows = max(1, _COLS_BUDGET // max(1, row_bytes))
+    return [(a, a + 1, i, min(ho, i + rows)) for a in range(n) for i in range(0, ho, rows)]
+
+
+class _Columns:
+    """im2col of a convolution's input, block by block, into one reused buffer.
+
+    A block of ``nb`` samples and ``rows`` output rows is laid out ``(K, nb, rows, pitch)``: the batch
+    is folded into the columns, so one product serves the whole block (for one sample it is simply
+    im2col's ``cols_n``). ``pitch`` is ``W_out``, or, with stride 1 along the width, the padded width
+    ``W_p`` ("wide" columns): column ``j`` of row ``i`` then reads ``X_pad`` at flat offset
+    ``(i s + u d) W_p + j + v d``, so every tap's columns are one contiguous run of the padded input
+    (a fast copy); the ``W_p - W_out`` extra columns of each row are computed and thrown away.
+    """
+
+    def __init__(self, x: np.ndarray, kernel, stride, pad, dilation, out, groups: int):
+        (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out
+        n, c, h, width = x.shape
+        top, bottom, left, right = pad
+        wp = width + left + right
+        self.wide = sw == 1 and 2 * wp <= 3 * wo
+        self.groups, self.wo, self.k = groups, wo, c // groups * kh * kw
+        if self.wide:   # the discarded entries of the last row read past the plane: one spare row
+            self.view = sliding_windows_wide(_padded(x, pad, extra_row=True), kernel, sh, dilation, ho)
+        else:
+            self.view = sliding_windows(_padded(x, pad), kernel, stride, dilation, out)
+        self.pitch = self.view.shape[-1]
+        self.blocks = _blocks(n, ho, self.k * self.pitch * x.itemsize)
+        most = max(((b - a) * (i1 - i0) for a, b, i0, i1 in self.blocks), default=0)
+        self.buffer = np.empty(most * self.k * self.pitch, x.dtype)
+
+    def __call__(self, n0: int, n1: int, i0: int, i1: int, g: int) -> np.ndarray:
+        """``cols`` of samples ``n0:n1``, output rows ``i0:i1``, group ``g``: (K, (n1 - n0) rows pitch)."""
+        cg = self.view.shape[1] // self.groups
+        block = self.view[n0:n1, g * cg:(g + 1) * cg, :, :, i0:i1].transpose(1, 2, 3, 0, 4, 5)
+        cols = self.buffer[:block.size].reshape(block.shape)
+        np.copyto(cols, block)
+        return cols.reshape(self.k, -1)
+
+    def gradient(self, g: np.ndarray, n0: int, n1: int, i0: int, i1: int, c0: int, c1: int,
+                 scratch: _Buffer) -> np.ndarray:
+        """The output gradient of the block laid out like its columns (:func:`_gradient_columns`)."""
+        return _gradient_columns(g, n0, n1, i0, i1, c0, c1, self.pitch, scratch)
+
+
+def _gradient_columns(g: np.ndarray, n0: int, n1: int, i0: int, i1: int, c0: int, c1: int, pitch: int,
+                      scratch: _Buffer) -> np.ndarray:
+    """``G[n0:n1, c0:c1, i0:i1]`` laid out like a block of columns, (channels, samples x rows x pitch),
+    zero in the ``pitch - W_out`` extra columns of wide columns: a view for one sample of ordinary
+    columns, else a copy."""
+    wo, shape = g.shape[3], (c1 - c0, n1 - n0, i1 - i0, pitch)
+    if pitch == wo and n1 - n0 == 1:
+        return g[n0, c0:c1, i0:i1].reshape(c1 - c0, -1)
+    buf = scratch(c1 - c0, (n1 - n0) * (i1 - i0) * pitch, dtype=g.dtype).reshape(shape)
+    buf[..., wo:] = 0
+    buf[..., :wo] = g[n0:n1, c0:c1, i0:i1].transpose(1, 0, 2, 3)
+    return buf.reshape(c1 - c0, -1)
+
+
+class _Buffer:
+    """One reused scratch area for the (rows, columns) products or copies of every block: fresh large
+    arrays per block would cost page faults (the memory returns to the system and comes back zeroed)."""
+
+    def __init__(self):
+        self.data = np.empty(0, np.float64)
+
+    def __call__(self, rows: int, columns: int, fill: np.ndarray | None = None, dtype=None) -> np.ndarray:
+        dtype = np.dtype(dtype if dtype is not None else (fill.dtype if fill is not None else np.float32))
+        size = rows * columns * dtype.itemsize
+        if self.data.nbytes < size:
+            self.data = np.empty(size, np.uint8)
+        m = self.data.view(np.uint8)[:size].view(dtype).reshape(rows, columns)
+        if fill is not None:
+            m.reshape(fill.shape)[...] = fill
+        return m
+
+
+def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None):
+    """Grouped cross-correlation ``Y[n, o, i, j] = b[o] + sum_{c,u,v} X_pad[n, c, i s + u d, j s + v d] W[o, c, u, v]``,
+    as ``Y_n = W_mat @ cols_n`` per group, block by block (the bias, if any, added while the block's
+    product is still in cache)."""
     n = x.shape[0]
     c_out, cg, kh, kw = w.shape
     top, bottom, left, right = pad
     ho, wo = shapes.conv_output_size(x.shape[2:], (kh, kw), stride, ((top, bottom), (left, right)), dilation)
     og = c_out // groups
-    us, vs = np.nonzero(np.any(w != 0, axis=(0, 1)))     # taps that matter
-    if len(us) == 0:
-        us, vs = np.array([0]), np.array([0])
-    taps = len(us)
     dtype = np.result_type(x.dtype, w.dtype)
-    if og < cg and stride == (1, 1):
-        return _correlate_scatter(x, w, pad, us, vs, dilation, groups, (ho, wo), dtype)
-    xp = pad2d(x, pad) if any(pad) else x
-    y = np.empty((n, c_out, ho * wo), dtype)
-    for g in range(groups):
-        wg = w[g * og:(g + 1) * og]
-        wm = wg.reshape(og, cg * kh * kw) if taps == kh * kw else wg[:, :, us, vs].reshape(og, cg * taps)
-        for a, b in _chunks(n, cg * taps, ho * wo, xp.itemsize):
-            view = sliding_windows(xp[a:b, g * cg:(g + 1) * cg], (kh, kw), stride, dilation)
-            cols = view.reshape(b - a, cg * kh * kw, ho * wo) if taps == kh * kw else view[:, :, us, vs]
-            y[a:b, g * og:(g + 1) * og] = wm @ cols.reshape(b - a, cg * taps, ho * wo)
-    return y.reshape(n, c_out, ho, wo)
-
-
-def _correlate_scatter(x, w, pad, us, vs, dilation, groups, out, dtype):
-    """Stride-1 correlation as "multiply every tap, then add the shifted products" (see _correlate).
-
-    The zero padding is not materialised: each product is added only where it overlaps the output.
-    """
-    n, _, h, width = x.shape
-    c_out, cg, _, _ = w.shape
-    og, (ho, wo), (dil_h, dil_w), (top, _, left, _) = c_out // groups, out, dilation, pad
-    taps = len(us)
-    y = np.empty((n, c_out, ho, wo), dtype)
-    for g in range(groups):
-        wm = w[g * og:(g + 1) * og][:, :, us, vs].transpose(2, 0, 1).reshape(taps * og, cg)
-        for a, b in _chunks(n, taps * og, h * width, x.itemsize):
-            xg = x[a:b, g * cg:(g + 1) * cg].transpose(1, 0, 2, 3).reshape(cg, (b - a) * h * width)
-            prod = (wm @ xg).reshape(taps, og, b - a, h, width)
-            acc = np.zeros((og, b - a, ho, wo), dtype)
-            for t, (u, v) in enumerate(zip(us, vs)):
-                # output row i reads padded row i + u d, i.e. row i + u d - top of x
-                r, c = u * dil_h - top, v * dil_w - left
-                i0, i1 = max(0, -r), min(ho, h - r)
-                j0, j1 = max(0, -c), min(wo, width - c)
-                if i0 < i1 and j0 < j1:
-                    acc[:, :, i0:i1, j0:j1] += prod[t, :, :, i0 + r:i1 + r, j0 + c:j1 + c]
-            y[a:b, g * og:(g + 1) * og] = acc.transpose(1, 0, 2, 3)
+    columns = _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups)
+    wm = w.reshape(groups, og, cg * kh * kw)
+    y = np.empty((n, c_out, ho, wo), dtype) if out is None else out
+    products, pitch = _Buffer(), columns.pitch
+    for n0, n1, i0, i1 in columns.blocks:
+        for g in range(groups):
+            cols = columns(n0, n1, i0, i1, g)
+            b = None if bias is None else bias[g * og:(g + 1) * og, None, None]
+            if n1 - n0 == 1 and i1 - i0 == ho and pitch == wo:   # one whole sample: the product is its output
+                out = y[n0, g * og:(g + 1) * og]
+                np.matmul(wm[g], cols, out=out.reshape(og, ho * wo))
+                if b is not None:
+                    out += b
+            else:
+                prod = np.matmul(wm[g], cols, out=products(og, cols.shape[1], dtype=dtype))
+                prod = prod.reshape(og, n1 - n0, i1 - i0, pitch)[..., :wo].transpose(1, 0, 2, 3)
+                out = y[n0:n1, g * og:(g + 1) * og, i0:i1]
+                if b is None:
+                    out[...] = prod
+                else:
+                    np.add(prod, b, out=out)
     return y
 
 
-def _weight_grad(x, grad, kernel, stride, pad, dilation, groups):
-    """``dW[o, c, u, v] = sum_{n,i,j} G[n, o, i, j] X_pad[n, c, i s + u d, j s + v d]``: the input
-    cross-correlated with the output gradient (``G`` is (N, C_out, H_out, W_out))."""
-    xp = pad2d(x, pad) if any(pad) else x
-    n, c, _, _ = xp.shape
-    _, c_out, ho, wo = grad.shape
-    kh, kw = kernel
-    cg, og = c // groups, c_out // groups
-    grad_weight = np.zeros((c_out, cg * kh * kw), np.result_type(xp.dtype, grad.dtype))
-    for g in range(groups):
-        for a, b in _chunks(n, cg * kh * kw, ho * wo, xp.itemsize):
-            # columns laid out (C_g k_h k_w, n h_out w_out) so that one matrix product sums over n, i, j
-            view = sliding_windows(xp[a:b, g * cg:(g + 1) * cg], kernel, stride, dilation, (ho, wo))
-            cols = view.transpose(1, 2, 3, 0, 4, 5).reshape(cg * kh * kw, (b - a) * ho * wo)
-            gm = grad[a:b, g * og:(g + 1) * og].transpose(1, 0, 2, 3).reshape(og, (b - a) * ho * wo)
-            grad_weight[g * og:(g + 1) * og] += gm @ cols.T
-    return grad_weight.reshape(c_out, cg, kh, kw)
-
-
-def _pad_or_crop(z, top, bottom, left, right):
-    """Zero-pad the last two axes; a negative amount crops that many rows/columns instead."""
-    z = z[..., max(0, -top): z.shape[-2] - max(0, -bottom), max(0, -left): z.shape[-1] - max(0, -right)]
-    return pad2d(z, (max(0, top), max(0, bottom), max(0, left), max(0, right)))
-
-
-def _swap_channels(w, groups):
+def _swap_channels(w: np.ndarray, groups: int) -> np.ndarray:
     """(C_a, C_b/g, k_h, k_w) -> (C_b, C_a/g, k_h, k_w): swap in/out channels within each group."""
     ca, cbg, kh, kw = w.shape
     return w.reshape(groups, ca // groups, cbg, kh, kw).transpose(0, 2, 1, 3, 4).reshape(groups * cbg, ca // groups, kh, kw)
 
 
-def _transposed(y, w, stride, pad, dilation, groups, extra):
-    """The transposed convolution, the book's way: zero insertion, full padding, rot180, swapped channels.
-
-    ``y`` (N, C_a, H, W), ``w`` (C_a, C_b/groups, k_h, k_w). With ``d_k = d(k - 1) + 1``:
-    ``Z = insert_zeros(y, s)`` padded by ``d_k - 1 - p_top`` above and ``d_k - 1 - p_bottom + extra``
-    below (likewise left/right), then ``Z star dilate_kernel(rot180(W_swapped), d)`` with stride 1.
-    Output height ``(H - 1) s - p_top - p_bottom + d_k + extra``.
-    """
+def _transposed_stride1(y, w, pad, dilation, groups, extra, out=None):
+    """The stride-1 transposed convolution the book's way, as a correlation: ``y`` (N, C_a, H, W) padded
+    by ``d(k - 1) - p`` on each side (plus ``extra`` at the bottom/right; a negative amount crops),
+    cross-correlated with ``rot180`` of ``w`` (C_a, C_b/groups, k_h, k_w) with swapped channels, dilation
+    ``d``. With stride 1 there are no zeros to insert, and :func:`_forward`'s products are the larger
+    ones (their inner dimension is ``C_a k_h k_w``, not ``C_a``)."""
     span_h, span_w = shapes.effective_kernel_size(w.shape[2:], dilation)
-    z = insert_zeros(y, stride) if stride != (1, 1) else y
     top, bottom, left, right = pad
     full = (span_h - 1 - top, span_h - 1 - bottom + extra[0], span_w - 1 - left, span_w - 1 - right + extra[1])
-    z = _pad_or_crop(z, *(min(0, q) for q in full))      # negative amounts crop
-    kernel = rot180(_swap_channels(w, groups))
-    if dilation != (1, 1):
-        kernel = dilate_kernel(kernel, dilation)
-    return _correlate(z, kernel, (1, 1), tuple(max(0, q) for q in full), (1, 1), groups)
+    z = _pad_or_crop(y, *(min(0, q) for q in full))
+    kernel = np.ascontiguousarray(_swap_channels(w, groups)[:, :, ::-1, ::-1])
+    return _forward(z, kernel, (1, 1), tuple(max(0, q) for q in full), dilation, groups, out=out)
+
+
+def _correlate_back(stride, weight_shape, groups) -> bool:
+    """Whether the input gradient of a convolution with this weight (C_out, C/groups, k_h, k_w) is
+    computed as a correlation (:func:`_transposed_stride1`, stride 1 only) rather than by col2im
+    (:func:`_backward`). The correlation's product is (C/groups) x (C_out/groups k_h k_w) @ columns, the
+    col2im's is (C/groups k_h k_w) x (C_out/groups) @ columns: the first is the faster one unless it
+    has very few rows (few input channels, as in a first layer)."""
+    c_out, cg, _, _ = weight_shape
+    return stride == (1, 1) and cg >= c_out // groups
+
+
+def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None):
+    """``grad_input`` of the correlation :func:`_forward`: col2im of ``dcols_n = W_mat^T @ G_n``.
+
+    ``g`` (N, C_out, H_out, W_out), ``w`` (C_out, C/groups, k_h, k_w), ``x_shape`` (N, C, H, W): every
+    entry ``dcols_n[(c, u, v), (i, j)]`` is added to the padded cell ``(i s + u d, j s + v d)`` of
+    channel ``c`` it was read from, one strided slice per tap ``(u, v)``; then the padding is cropped.
+    With stride 1 the columns are wide (as in :class:`_Columns`, the gradient's extra columns zero):
+    each tap's slice is then one contiguous run of the padded block.
+    """
+    n, c, h, width = x_shape
+    c_out, cg, kh, kw = w.shape
+    _, _, ho, wo = g.shape
+    (sh, sw), (dh, dw), (top, bottom, left, right) = stride, dilation, pad
+    og, k = c_out // groups, cg * kh * kw
+    dtype = np.result_type(g.dtype, w.dtype)
+    hp, wp = h + top + bottom, width + left + right
+    wide = stride == (1, 1) and 2 * wp <= 3 * wo
+    pitch = wp if wide else wo
+    blocks = _blocks(n, ho, k * pitch * np.dtype(dtype).itemsize)
+    wt = np.ascontiguousarray(w.reshape(groups, og, k).transpose(0, 2, 1))   # W_mat^T per group, (K, C_out/groups)
+    grad_input = np.empty((n, c, h, width), dtype) if out is None else out
+    # without padding the col2im adds go straight into grad_input; else into the padded block (with a
+    # spare row for the extra columns of the last row of wide columns), cropped
+    direct = not any(pad) and not wide
+    most = max((b - a for a, b, _, _ in blocks), default=0)
+    scratch = None if direct else np.empty((most, c, hp + wide, wp), dtype)
+    cols_w = (wo - 1) * sw + 1
+    products, copies = _Buffer(), _Buffer()
+    for n0, n1, i0, i1 in blocks:
+        nb, rows = n1 - n0, i1 - i0
+        target = grad_input[n0:n1] if direct else scratch[:nb]
+        if i0 == 0:
+            target[...] = 0   # the rows/columns no window reached keep this 0
+        flat = target.reshape(nb, c, -1) if wide else None
+        for gi in range(groups):
+            gm = _gradient_columns(g, n0, n1, i0, i1, gi * og, (gi + 1) * og, pitch, copies)
+            dcols = np.matmul(wt[gi], gm, out=products(k, gm.shape[1], dtype=dtype)).reshape(cg, kh, kw, nb, rows, pitch)
+            cs = slice(gi * cg, (gi + 1) * cg)
+            for u in range(kh):
+                r = i0 * sh + u * dh
+                for v in range(kw):
+                    # tap (u, v) of output (i, j) was read from padded cell (i s + u d, j s + v d)
+                    c0, tap = v * dw, dcols[:, u, v].transpose(1, 0, 2, 3)
+                    if wide:
+                        start = r * wp + c0
+                        flat[:, cs, start:start + rows * wp] += tap.reshape(nb, cg, rows * wp)
+                    else:
+                        target[:, cs, r:r + (rows - 1) * sh + 1:sh, c0:c0 + cols_w:sw] += tap
+        if not direct and i1 == ho:
+            grad_input[n0:n1] = scratch[:nb, :, top:top + h, left:left + width]
+    return grad_input
+
+
+def _weight_grad(x, g, kernel, stride, pad, dilation, groups):
+    """``dW[o, c, u, v] = sum_{n,i,j} G[n, o, i, j] X_pad[n, c, i s + u d, j s + v d]``: the input
+    cross-correlated with the output gradient (``G`` is (N, C_out, H_out, W_out)), ``sum_n G_n @ cols_n^T``."""
+    c = x.shape[1]
+    _, c_out, ho, wo = g.shape
+    kh, kw = kernel
+    cg, og = c // groups, c_out // groups
+    dtype = np.result_type(x.dtype, g.dtype)
+    columns = _Columns(x, kernel, stride, pad, dilation, (ho, wo), groups)
+    # accumulated transposed, dW_mat^T += cols_n @ G_n^T: the faster orientation of this product
+    grad_weight_t = np.zeros((groups, cg * kh * kw, og), dtype)
+    copies, products = _Buffer(), _Buffer()
+    for n0, n1, i0, i1 in columns.blocks:
+        for gi in range(groups):
+            gm = columns.gradient(g, n0, n1, i0, i1, gi * og, (gi + 1) * og, copies)
+            grad_weight_t[gi] += np.matmul(columns(n0, n1, i0, i1, gi), gm.T, out=products(cg * kh * kw, og, dtype=dtype))
+    return np.ascontiguousarray(grad_weight_t.transpose(0, 2, 1)).reshape(c_out, cg, kh, kw)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -190,8 +380,7 @@ def conv2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, s
     -------
     array (N, C_out, H_out, W_out) (or (C_out, H_out, W_out) for an unbatched input).
     """
-    a = conv_args(2, input, weight, bias, stride, padding, dilation, groups)
-    return _with_bias(_correlate(a.input, a.weight, a.stride, a.padding, a.dilation, a.groups), a)
+    return _conv_forward(conv_args(2, input, weight, bias, stride, padding, dilation, groups))
 
 
 def conv1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
@@ -201,17 +390,36 @@ def conv1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, s
     ``Y[n, o, i] = b[o] + sum_{c, u} X[n, c, i s + u d - p] W[o, c, u]``,
     ``L_out = floor((L + 2p - d(k - 1) - 1) / s) + 1``; input (N, C, L) or (C, L), weight (C_out, C/groups, k).
     """
-    a = conv_args(1, input, weight, bias, stride, padding, dilation, groups)
-    return _with_bias(_correlate(a.input, a.weight, a.stride, a.padding, a.dilation, a.groups), a)
+    return _conv_forward(conv_args(1, input, weight, bias, stride, padding, dilation, groups))
+
+
+def _conv_forward(a: ConvArgs) -> np.ndarray:
+    x, n = a.input, a.input.shape[0]
+    y = np.empty((n, a.out_channels, *a.out_size), a.dtype)
+    _by_samples(n, _conv_work(n, a.out_size, a.weight.shape), lambda n0, n1: _forward(
+        x[n0:n1], a.weight, a.stride, a.padding, a.dilation, a.groups, a.bias, out=y[n0:n1]))
+    return a.finish(y)
+
+
+def _input_gradient(g: np.ndarray, w: np.ndarray, x_shape, a: ConvArgs, out: np.ndarray) -> np.ndarray:
+    """The input gradient of a convolution with weight ``w`` (C_out, C/groups, k_h, k_w) into ``out``
+    (shape ``x_shape``): the correlation with the rotated kernel or col2im (:func:`_correlate_back`).
+    ``a.output_padding`` counts the rows/columns of the padded input no window reached (they get 0)."""
+    if _correlate_back(a.stride, w.shape, a.groups):
+        return _transposed_stride1(g, w, a.padding, a.dilation, a.groups, a.output_padding, out=out)
+    return _backward(g, w, x_shape, a.stride, a.padding, a.dilation, a.groups, out=out)
 
 
 def _conv_backward(a: ConvArgs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    # the rows/columns of the padded input that no window reached (a.output_padding) get zero gradient
-    grad_input = _transposed(a.grad_output, a.weight, a.stride, a.padding, a.dilation, a.groups,
-                             a.output_padding)
-    grad_weight = _weight_grad(a.input, a.grad_output, a.weight.shape[2:], a.stride, a.padding, a.dilation,
-                               a.groups)
-    grad_bias = a.grad_output.sum(axis=(0, 2, 3))
+    x, g, n = a.input, a.grad_output, a.input.shape[0]
+    grad_input = np.empty(x.shape, a.dtype)
+
+    def part(n0: int, n1: int) -> np.ndarray:
+        _input_gradient(g[n0:n1], a.weight, (n1 - n0, *x.shape[1:]), a, grad_input[n0:n1])
+        return _weight_grad(x[n0:n1], g[n0:n1], a.weight.shape[2:], a.stride, a.padding, a.dilation, a.groups)
+
+    grad_weight = sum(_by_samples(n, 2 * _conv_work(n, a.out_size, a.weight.shape), part))
+    grad_bias = g.sum(axis=(0, 2, 3))
     return a.finish(grad_input), a.finish_weight(grad_weight), grad_bias
 
 
@@ -227,6 +435,9 @@ def conv2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike,
       ``(H + 2p - d(k - 1) - 1) mod s`` rows at the bottom (columns at the right) that no window reached;
     * ``dW[o, c, u, v] = sum_{n, i, j} G[n, o, i, j] X[n, c, i s + u d - p, j s + v d - p]``;
     * ``db[o] = sum_{n, i, j} G[n, o, i, j]``.
+
+    Evaluated as matrix products per sample (module docstring): ``dX = crop_p(col2im(W_mat^T @ G_n))``,
+    which adds up the same products as the zero-inserted correlation, and ``dW_mat = sum_n G_n @ cols_n^T``.
 
     Returns
     -------
@@ -251,9 +462,11 @@ def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None
     """Transposed convolution, as ``torch.nn.functional.conv_transpose2d``.
 
     Scatter form: ``Y[n, o, i s + u d - p, j s + v d - p] += X[n, c, i, j] W[c, o, u, v]`` (+ ``b[o]``).
-    Built from the same pieces as ``conv2d_backward``'s ``grad_input``: insert ``s - 1`` zeros between
-    input entries, pad ``d(k - 1) - p`` on each side (plus ``output_padding`` at the bottom/right),
-    cross-correlate with ``rot180`` of the dilated kernel with in/out channels swapped, stride 1.
+    Equivalently (the book's construction): insert ``s - 1`` zeros between input entries, pad
+    ``d(k - 1) - p`` on each side (plus ``output_padding`` at the bottom/right), cross-correlate with
+    ``rot180`` of the dilated kernel with in/out channels swapped, stride 1. Computed as
+    ``conv2d_backward``'s ``grad_input``: that correlation when the stride is 1 and it has the larger
+    product, else in the scatter form, ``dcols_n = W_mat^T @ X_n`` followed by col2im.
     ``H_out = (H - 1) s - 2p + d(k - 1) + output_padding + 1``.
 
     Parameters
@@ -268,7 +481,10 @@ def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None
     array (N, C_out, H_out, W_out) (or (C_out, H_out, W_out) for an unbatched input).
     """
     a = conv_transpose_args(input, weight, bias, stride, padding, output_padding, groups, dilation)
-    y = _transposed(a.input, a.weight, a.stride, a.padding, a.dilation, a.groups, a.output_padding)
+    x, n = a.input, a.input.shape[0]
+    y = np.empty((n, a.out_channels, *a.out_size), a.dtype)
+    _by_samples(n, _conv_work(n, x.shape[2:], a.weight.shape), lambda n0, n1: _input_gradient(
+        x[n0:n1], a.weight, (n1 - n0, a.out_channels, *a.out_size), a, y[n0:n1]))
     return _with_bias(y, a)
 
 
@@ -283,8 +499,15 @@ def conv_transpose2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: 
     """
     a = conv_transpose_args(input, weight, None, stride, padding, output_padding, groups, dilation,
                             grad_output=grad_output)
-    g, (h, width) = a.grad_output, a.input.shape[2:]
-    grad_input = _correlate(g, a.weight, a.stride, a.padding, a.dilation, a.groups)[:, :, :h, :width]
-    grad_weight = _weight_grad(g, a.input, a.weight.shape[2:], a.stride, a.padding, a.dilation, a.groups)
+    g, x, n = a.grad_output, a.input, a.input.shape[0]
+    grad_input = np.empty(x.shape, a.dtype)
+
+    def part(n0: int, n1: int) -> np.ndarray:
+        # conv2d(G) covers at least X's size (more when output_padding >= stride): keep X's rows/columns
+        grad_input[n0:n1] = _forward(g[n0:n1], a.weight, a.stride, a.padding, a.dilation, a.groups)[
+            :, :, :x.shape[2], :x.shape[3]]
+        return _weight_grad(g[n0:n1], x[n0:n1], a.weight.shape[2:], a.stride, a.padding, a.dilation, a.groups)
+
+    grad_weight = sum(_by_samples(n, 2 * _conv_work(n, x.shape[2:], a.weight.shape), part))
     grad_bias = g.sum(axis=(0, 2, 3))
-    return a.finish(np.ascontiguousarray(grad_input)), grad_weight, grad_bias
+    return a.finish(grad_input), grad_weight, grad_bias

@@ -9,19 +9,24 @@ Notation (see the book's intro): input ``X`` of shape (N, C, H, W) (or unbatched
                                                           is dropped, as in torch)
 
 Window ``(i, j)`` reads the input rows ``i*s + u*d - p`` for ``u = 0..k_h-1`` (likewise columns).
-The fast path makes a strided *view* of every window (:func:`cnnbook.windows.sliding_windows`) and loops
-only over the ``k_h * k_w`` offsets ``(u, v)`` inside a window, never over output positions. The loop
-versions in :mod:`cnnbook.reference.pooling` spell out the same formulas index by index; sizes come from
+The fast path loops only over the ``k_h * k_w`` offsets ``(u, v)`` inside a window, never over output
+positions: offset ``(u, v)`` of every window at once is one strided view of the padded input
+(``X_pad[..., u d_h :: s_h, v d_w :: s_w]``, shape (N, C, H_out, W_out)), combined in place into the
+result (``np.maximum(..., out=)`` or ``+=``); no copy of the windows is made. The backward passes add
+the upstream gradient back through the same views (a plain assignment when windows do not overlap).
+The loop versions in :mod:`cnnbook.reference.pooling` spell out the same formulas index by index; sizes come from
 :func:`cnnbook.shapes.pool_output_size`.
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import shapes
-from ..arguments import IntOrTuple, PoolArgs, check_bool, pool_args
-from ..windows import sliding_windows
+from ..arguments import IntOrTuple, PoolArgs, check_bool, check_divisor_override, pool_args
+from .conv import _by_samples
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
 
@@ -45,14 +50,15 @@ def _padded_shape(a: PoolArgs) -> tuple[int, int]:
 
 
 def _padded(a: PoolArgs, value: float) -> np.ndarray:
-    """The input padded with ``value``: ``p`` before each axis, :func:`_pad_after` after it."""
+    """The input padded with ``value``: ``p`` before each axis, :func:`_pad_after` after it (the input
+    itself when there is nothing to pad)."""
     (ph, pw), (qh, qw) = a.padding, _pad_after(a)
-    return np.pad(a.input, ((0, 0), (0, 0), (ph, qh), (pw, qw)), constant_values=value)
-
-
-def _windows(a: PoolArgs, value: float) -> np.ndarray:
-    """Every window of the padded input, (N, C, k_h, k_w, H_out, W_out) (:func:`cnnbook.windows.sliding_windows`)."""
-    return sliding_windows(_padded(a, value), a.kernel_size, a.stride, a.dilation, a.out_size)
+    if not (ph or pw or qh or qw):
+        return a.input
+    n, c, h, w = a.input.shape
+    xp = np.full((n, c, h + ph + qh, w + pw + qw), value, a.dtype)
+    xp[:, :, ph:ph + h, pw:pw + w] = a.input
+    return xp
 
 
 def _offset_slice(u: int, v: int, a: PoolArgs) -> tuple:
@@ -60,6 +66,36 @@ def _offset_slice(u: int, v: int, a: PoolArgs) -> tuple:
     (sh, sw), (dh, dw), (ho, wo) = a.stride, a.dilation, a.out_size
     r0, c0 = u * dh, v * dw
     return (Ellipsis, slice(r0, r0 + (ho - 1) * sh + 1, sh), slice(c0, c0 + (wo - 1) * sw + 1, sw))
+
+
+def _offsets(a: PoolArgs):
+    """``(t, u, v)`` for every offset of a window in row-major scan order, ``t = u*k_w + v``."""
+    kh, kw = a.kernel_size
+    return [(u * kw + v, u, v) for u in range(kh) for v in range(kw)]
+
+
+def _non_overlapping(a: PoolArgs) -> bool:
+    """Whether every padded cell belongs to at most one window (stride >= the dilated kernel)."""
+    return all(s >= d * (k - 1) + 1 for s, d, k in zip(a.stride, a.dilation, a.kernel_size))
+
+
+#: Size of an input x window cells from which a call splits its samples between threads.
+_PARALLEL_WORK = 2e6
+
+
+def _by_parts(a: PoolArgs, fn):
+    """``fn(a)``, with the samples split between threads for a large input (as the convolutions do,
+    :func:`cnnbook.functional.conv._by_samples`; every sample is pooled on its own, so the results
+    are the same), the parts' arrays concatenated."""
+    n = a.input.shape[0]
+    parts = _by_samples(n, a.input.size * a.kernel_size[0] * a.kernel_size[1], lambda n0, n1: fn(
+        replace(a, input=a.input[n0:n1], grad_output=None if a.grad_output is None else a.grad_output[n0:n1])),
+        blas=False, threshold=_PARALLEL_WORK)
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate(p) for p in zip(*parts))
+    return np.concatenate(parts)
 
 
 def _crop(gp: np.ndarray, a: PoolArgs) -> np.ndarray:
@@ -71,31 +107,70 @@ def _crop(gp: np.ndarray, a: PoolArgs) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 # max pooling
 # --------------------------------------------------------------------------------------------------
-def _max_argmax(a: PoolArgs) -> tuple[np.ndarray, np.ndarray]:
-    """Window maxima and the offset ``u*k_w + v`` of the arg-max inside each window.
+def _window_max(a: PoolArgs, xp: np.ndarray) -> np.ndarray:
+    """``max_{u,v}`` over the windows: ``np.maximum`` of the k_h k_w offset views, in place.
 
-    Scanning the offsets in row-major order with a strict ``>`` keeps the *first* maximum of a
-    window, as torch does; a NaN always wins (the last NaN in scan order), also as in torch.
-    Padding cells never win: they are -inf and, in addition, masked out, so a window of real -inf
-    values points at its first real cell like torch.
+    ``np.maximum`` propagates NaN, so a window holding a NaN gives NaN (as torch); padding is -inf
+    and never raises a maximum, and a window made only of padding gives -inf (as torch).
     """
-    x, (kh, kw), (sh, sw), (ph, pw), (dh, dw), out = (a.input, a.kernel_size, a.stride, a.padding,
-                                                      a.dilation, a.out_size)
-    win = _windows(a, -np.inf)
-    H, W = x.shape[-2:]
-    rows = np.arange(out[0])[:, None] * sh - ph  # first input row of each window
-    cols = np.arange(out[1])[None, :] * sw - pw
-    best = np.full(x.shape[:2] + out, -np.inf, dtype=x.dtype)
-    arg = np.full(x.shape[:2] + out, -1, dtype=np.int64)
-    for u in range(kh):
-        r = rows + u * dh
-        for v in range(kw):
-            c = cols + v * dw
-            inside = (r >= 0) & (r < H) & (c >= 0) & (c < W)  # (H_out, W_out)
-            val = win[:, :, u, v]
-            take = inside & ((val > best) | np.isnan(val) | (arg < 0))
-            best = np.where(take, val, best)
-            arg = np.where(take, u * kw + v, arg)
+    (t0, u0, v0), *rest = _offsets(a)
+    best = xp[_offset_slice(u0, v0, a)].copy()
+    for _, u, v in rest:
+        np.maximum(best, xp[_offset_slice(u, v, a)], out=best)
+    return best
+
+
+def _inside(u: int, v: int, a: PoolArgs) -> np.ndarray | None:
+    """(H_out, W_out) mask: where offset (u, v) of a window is a real input cell; None if it always is."""
+    (sh, sw), (ph, pw), (dh, dw), (ho, wo) = a.stride, a.padding, a.dilation, a.out_size
+    h, w = a.input.shape[-2:]
+    r = np.arange(ho) * sh - ph + u * dh
+    c = np.arange(wo) * sw - pw + v * dw
+    rows, cols = (r >= 0) & (r < h), (c >= 0) & (c < w)
+    return None if rows.all() and cols.all() else rows[:, None] & cols[None, :]
+
+
+def _scatter(a: PoolArgs, part) -> np.ndarray:
+    """``dX_pad[offset (u, v) of every window] += part(t)`` for every offset ``t = u*k_w + v``, cropped.
+
+    Within one offset the windows touch distinct cells, so ``+=`` on the strided view is exact; when no
+    two windows overlap (stride >= dilated kernel) every cell gets one term and a plain assignment is
+    enough (the cells no window covers stay 0).
+    """
+    gp = np.zeros(a.input.shape[:2] + _padded_shape(a), dtype=a.dtype)
+    assign = _non_overlapping(a)
+    for t, u, v in _offsets(a):
+        if assign:
+            gp[_offset_slice(u, v, a)] = part(t)
+        else:
+            gp[_offset_slice(u, v, a)] += part(t)
+    return _crop(gp, a)
+
+
+def _max_argmax(a: PoolArgs) -> tuple[np.ndarray, np.ndarray]:
+    """Window maxima and the offset ``u*k_w + v`` of the arg-max inside each window (-1: no real cell).
+
+    torch's rule, a scan of the offsets in row-major order keeping the *first* maximum of a window (a
+    strict ``>``), except that a NaN always wins (the *last* NaN in scan order); padding cells never win,
+    so a window of real -inf values points at its first real cell. Computed offset by offset on whole
+    arrays: the maxima first (:func:`_window_max`), then, scanning the offsets backwards, the arg-max
+    becomes every offset whose real cell equals the maximum (the first one is written last), and for
+    windows whose maximum is NaN, scanning forwards, every offset holding a NaN (the last one wins).
+    """
+    xp = _padded(a, -np.inf)
+    best = _window_max(a, xp)
+    offsets = _offsets(a)
+    arg = np.full(best.shape, -1, np.int8 if len(offsets) < 127 else np.int32)
+    inside = {(u, v): _inside(u, v, a) for _, u, v in offsets} if xp is not a.input else {}
+    for t, u, v in reversed(offsets):
+        hit = xp[_offset_slice(u, v, a)] == best
+        if inside.get((u, v)) is not None:
+            hit &= inside[(u, v)]
+        np.putmask(arg, hit, t)
+    nan = np.isnan(best)
+    if nan.any():
+        for t, u, v in offsets:
+            np.putmask(arg, nan & np.isnan(xp[_offset_slice(u, v, a)]), t)
     return best, arg
 
 
@@ -131,9 +206,13 @@ def max_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
         Ties go to the first maximum in row-major scan order of the window.
     """
     a = pool_args(input, kernel_size, stride, padding, dilation, ceil_mode)
-    best, arg = _max_argmax(a)
     if not return_indices:
-        return a.finish(best)
+        return _by_parts(a, lambda b: b.finish(_window_max(b, _padded(b, -np.inf))))
+    return _by_parts(a, _max_with_indices)
+
+
+def _max_with_indices(a: PoolArgs) -> tuple[np.ndarray, np.ndarray]:
+    best, arg = _max_argmax(a)
     return a.finish(best), a.finish(_flat_indices(arg, a))
 
 
@@ -145,6 +224,7 @@ def _flat_indices(arg: np.ndarray, a: PoolArgs) -> np.ndarray:
     window's first tap at a non-negative row and column, even though it lies outside the input.
     """
     (_, kw), (sh, sw), (ph, pw), (dh, dw), out = a.kernel_size, a.stride, a.padding, a.dilation, a.out_size
+    arg = arg.astype(np.int64)
     u, v = np.divmod(arg, kw)
     h0 = np.arange(out[0])[:, None] * sh - ph
     w0 = np.arange(out[1])[None, :] * sw - pw
@@ -184,14 +264,14 @@ def max_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: I
     grad_input : ndarray, shape of ``input``
     """
     a = pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, grad_output=grad_output)
+    return _by_parts(a, _max_backward)
+
+
+def _max_backward(a: PoolArgs) -> np.ndarray:
     _, arg = _max_argmax(a)
-    (kh, kw), g = a.kernel_size, a.grad_output
-    gp = np.zeros(a.input.shape[:2] + _padded_shape(a), dtype=a.dtype)
-    for u in range(kh):
-        for v in range(kw):
-            # within one offset the windows touch distinct cells, so += on the strided slice is safe
-            gp[_offset_slice(u, v, a)] += np.where(arg == u * kw + v, g, 0)
-    return _crop(gp, a)
+    g = a.grad_output
+    routed = np.empty_like(g)
+    return _scatter(a, (lambda t: np.multiply(g, arg == t, out=routed)))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -212,14 +292,18 @@ def _avg_counts(size: int, k: int, s: int, p: int, out: int, count_include_pad: 
     return np.minimum(end, size) - np.maximum(start, 0)
 
 
-def _avg_divisor(a: PoolArgs, count_include_pad: bool) -> np.ndarray:
+def _avg_divisor(a: PoolArgs, count_include_pad: bool, divisor_override: int | None) -> np.ndarray | int:
+    """``D[i, j]`` (H_out, W_out), or the constant ``divisor_override`` when one is given."""
+    if divisor_override is not None:
+        return divisor_override
     rows, cols = (_avg_counts(n, k, s, p, o, count_include_pad)
                   for n, k, s, p, o in zip(a.input.shape[-2:], a.kernel_size, a.stride, a.padding, a.out_size))
     return np.maximum(rows[:, None] * cols[None, :], 1)  # (H_out, W_out); >= 1 guards empty windows
 
 
 def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
-               padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> np.ndarray:
+               padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> np.ndarray:
     """2-D average pooling, like ``torch.nn.functional.avg_pool2d``.
 
     .. math:: Y[n,c,i,j] = \\frac{1}{D[i,j]} \\sum_{u<k_h}\\sum_{v<k_w} X[n,c,\\; i s_h + u - p_h,\\; j s_w + v - p_w]
@@ -235,6 +319,8 @@ def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
         As in :func:`max_pool2d` (no dilation for average pooling).
     count_include_pad : bool
         Whether the zero padding counts in the divisor.
+    divisor_override : int, optional
+        If given (a nonzero int, as torch), every window sum is divided by it instead of ``D[i,j]``.
 
     Returns
     -------
@@ -243,19 +329,30 @@ def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
     """
     a = pool_args(input, kernel_size, stride, padding, 1, ceil_mode)
     count_include_pad = check_bool(count_include_pad, "count_include_pad")
-    total = _windows(a, 0.0).sum(axis=(2, 3))
-    return a.finish((total / _avg_divisor(a, count_include_pad)).astype(a.dtype, copy=False))
+    divisor_override = check_divisor_override(divisor_override)
+    return _by_parts(a, lambda b: _avg_forward(b, count_include_pad, divisor_override))
+
+
+def _avg_forward(a: PoolArgs, count_include_pad: bool, divisor_override: int | None) -> np.ndarray:
+    xp = _padded(a, 0.0)
+    (_, u0, v0), *rest = _offsets(a)
+    total = xp[_offset_slice(u0, v0, a)].copy()
+    for _, u, v in rest:
+        total += xp[_offset_slice(u, v, a)]
+    total /= np.asarray(_avg_divisor(a, count_include_pad, divisor_override), dtype=a.dtype)
+    return a.finish(total)
 
 
 def avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: IntOrTuple,
                         stride: IntOrTuple | None = None, padding: IntOrTuple = 0, ceil_mode: bool = False,
-                        count_include_pad: bool = True) -> np.ndarray:
+                        count_include_pad: bool = True, divisor_override: int | None = None) -> np.ndarray:
     """Gradient of :func:`avg_pool2d` with respect to its input.
 
     .. math:: \\frac{\\partial L}{\\partial X}[n,c,h,w] = \\sum_{(i,j):\\ (h,w) \\in \\text{window}(i,j)} \\frac{G[n,c,i,j]}{D[i,j]}
 
     Each upstream gradient is spread evenly, ``G/D``, over the cells of its window (the same divisor
-    ``D`` as in the forward pass); overlapping windows add up; padding cells drop out.
+    ``D`` as in the forward pass, or ``divisor_override``); overlapping windows add up; padding cells
+    drop out.
 
     Parameters
     ----------
@@ -269,12 +366,13 @@ def avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: I
     """
     a = pool_args(input, kernel_size, stride, padding, 1, ceil_mode, grad_output=grad_output)
     count_include_pad = check_bool(count_include_pad, "count_include_pad")
-    share = (a.grad_output / _avg_divisor(a, count_include_pad)).astype(a.dtype, copy=False)
-    gp = np.zeros(a.input.shape[:2] + _padded_shape(a), dtype=a.dtype)
-    for u in range(a.kernel_size[0]):
-        for v in range(a.kernel_size[1]):
-            gp[_offset_slice(u, v, a)] += share
-    return _crop(gp, a)
+    divisor_override = check_divisor_override(divisor_override)
+    return _by_parts(a, lambda b: _avg_backward(b, count_include_pad, divisor_override))
+
+
+def _avg_backward(a: PoolArgs, count_include_pad: bool, divisor_override: int | None) -> np.ndarray:
+    share = a.grad_output / np.asarray(_avg_divisor(a, count_include_pad, divisor_override), dtype=a.dtype)
+    return _scatter(a, lambda t: share)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..arguments import IntOrTuple, check_bool, pool_args
+from ..arguments import IntOrTuple, check_bool, check_divisor_override, pool_args
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
 
@@ -98,23 +98,29 @@ def _window_bounds(i: int, size: int, k: int, s: int, p: int) -> tuple[int, int]
 
 
 def _divisor(i: int, j: int, H: int, W: int, k: tuple[int, int], s: tuple[int, int], p: tuple[int, int],
-             count_include_pad: bool) -> int:
-    """Number the window sum is divided by (window size with or without the padding cells)."""
+             count_include_pad: bool, divisor_override: int | None) -> int:
+    """Number the window sum is divided by: ``divisor_override`` if given, else the window size with or
+    without the padding cells (at least 1)."""
+    if divisor_override is not None:
+        return divisor_override
     h0, h1 = _window_bounds(i, H, k[0], s[0], p[0])
     w0, w1 = _window_bounds(j, W, k[1], s[1], p[1])
     if count_include_pad:
-        return (h1 - h0) * (w1 - w0)
-    return (min(h1, H) - max(h0, 0)) * (min(w1, W) - max(w0, 0))
+        return max((h1 - h0) * (w1 - w0), 1)
+    return max((min(h1, H) - max(h0, 0)) * (min(w1, W) - max(w0, 0)), 1)
 
 
 def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
-               padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> np.ndarray:
+               padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> np.ndarray:
     """Loop version of :func:`cnnbook.functional.avg_pool2d`.
 
-    ``Y[n,c,i,j] = (1/D[i,j]) * sum_{u,v} X[n, c, i*s_h + u - p_h, j*s_w + v - p_w]`` with zero padding.
+    ``Y[n,c,i,j] = (1/D[i,j]) * sum_{u,v} X[n, c, i*s_h + u - p_h, j*s_w + v - p_w]`` with zero padding
+    (``D = divisor_override`` when given).
     """
     a = pool_args(input, kernel_size, stride, padding, 1, ceil_mode)
     count_include_pad = check_bool(count_include_pad, "count_include_pad")
+    divisor_override = check_divisor_override(divisor_override)
     X, k, s, p, (H_out, W_out) = a.input, a.kernel_size, a.stride, a.padding, a.out_size
     N, C, H, W = X.shape
     Y = np.zeros((N, C, H_out, W_out), dtype=X.dtype)
@@ -126,25 +132,26 @@ def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
                 w = j * s[1] + v - p[1]
                 if 0 <= h < H and 0 <= w < W:  # padding cells add 0
                     total += X[n, c, h, w]
-        D = _divisor(i, j, H, W, k, s, p, count_include_pad)
-        Y[n, c, i, j] = total / max(D, 1)
+        D = _divisor(i, j, H, W, k, s, p, count_include_pad, divisor_override)
+        Y[n, c, i, j] = total / D
     return a.finish(Y)
 
 
 def avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: IntOrTuple,
                         stride: IntOrTuple | None = None, padding: IntOrTuple = 0, ceil_mode: bool = False,
-                        count_include_pad: bool = True) -> np.ndarray:
+                        count_include_pad: bool = True, divisor_override: int | None = None) -> np.ndarray:
     """Loop version of :func:`cnnbook.functional.avg_pool2d_backward`.
 
     ``dX[n,c,h,w] += G[n,c,i,j] / D[i,j]`` for every cell ``(h, w)`` of every window ``(i, j)``.
     """
     a = pool_args(input, kernel_size, stride, padding, 1, ceil_mode, grad_output=grad_output)
     count_include_pad = check_bool(count_include_pad, "count_include_pad")
+    divisor_override = check_divisor_override(divisor_override)
     X, G, k, s, p = a.input, a.grad_output, a.kernel_size, a.stride, a.padding
     (H_out, W_out), (N, C, H, W) = a.out_size, X.shape
     dX = np.zeros((N, C, H, W), dtype=a.dtype)
     for n, c, i, j in np.ndindex(N, C, H_out, W_out):  # every output cell
-        share = G[n, c, i, j] / max(_divisor(i, j, H, W, k, s, p, count_include_pad), 1)
+        share = G[n, c, i, j] / _divisor(i, j, H, W, k, s, p, count_include_pad, divisor_override)
         for u in range(k[0]):
             for v in range(k[1]):
                 h = i * s[0] + u - p[0]
