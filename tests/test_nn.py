@@ -70,7 +70,8 @@ def test_maxpool2d_layer_matches_torch(kwargs, rng):
 
 
 @pytest.mark.parametrize("kwargs", POOL_CASES + [dict(kernel_size=3, stride=2, padding=1,
-                                                      count_include_pad=False)])
+                                                      count_include_pad=False),
+                                                 dict(kernel_size=3, stride=2, padding=1, divisor_override=4)])
 def test_avgpool2d_layer_matches_torch(kwargs, rng):
     x = rng.standard_normal((2, 3, 9, 8))
     check_against_torch(nn.AvgPool2d(**kwargs), torch.nn.AvgPool2d(**kwargs), x, rng)

@@ -349,23 +349,23 @@ class AvgPool2d(Module):
     """Average pooling, ``torch.nn.AvgPool2d``'s arguments (``stride`` defaults to ``kernel_size``).
 
     Backward spreads each output gradient evenly over its window
-    (:func:`cnnbook.functional.avg_pool2d_backward`). ``divisor_override`` is not supported.
+    (:func:`cnnbook.functional.avg_pool2d_backward`); ``divisor_override``, when given, replaces the
+    window size as the divisor.
     """
 
     def __init__(self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
-                 ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: None = None) -> None:
+                 ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> None:
         super().__init__()
-        if divisor_override is not None:
-            raise ValueError("divisor_override is not supported; leave it None")
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding, self.ceil_mode = padding, bool(ceil_mode)
         self.count_include_pad = bool(count_include_pad)
+        self.divisor_override = divisor_override
         self.saved_input: np.ndarray | None = None
 
     def _pool_args(self) -> dict:
         return dict(stride=self.stride, padding=self.padding, ceil_mode=self.ceil_mode,
-                    count_include_pad=self.count_include_pad)
+                    count_include_pad=self.count_include_pad, divisor_override=self.divisor_override)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.saved_input = x
