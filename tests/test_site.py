@@ -18,6 +18,7 @@ import json
 import urllib.parse
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from browser_util import SCREENSHOTS, SITE
@@ -174,9 +175,20 @@ def _targets(n: int, current: int) -> list[int]:
     return [others[-1], others[0]] if len(others) >= 2 else others
 
 
+#: The displayed view equals cnnbook's render_view, once what explorer.js adds in the browser is taken
+#: away again: the cells' numbers (data-row/data-col), the grid roles and roving tabindex of traced
+#: grids, and the tracing classes.
 _SAME_AS = """(root, html) => {
   const t = document.createElement('template'); t.innerHTML = html;
-  return t.innerHTML === root.querySelector('.cnnbook-body').innerHTML; }"""
+  const shown = root.querySelector('.cnnbook-body').cloneNode(true);
+  shown.querySelectorAll('table.cnnbook-grid').forEach(tb => { tb.removeAttribute('role'); tb.removeAttribute('aria-label'); });
+  shown.querySelectorAll('td').forEach(td => {
+    ['data-row', 'data-col', 'tabindex', 'role'].forEach(a => td.removeAttribute(a));
+    td.classList.remove('linked', 'picked', 'routed');
+    if (td.getAttribute('class') === '') td.removeAttribute('class');
+  });
+  shown.querySelectorAll('.cnnbook-copied').forEach(e => e.remove());
+  return t.innerHTML === shown.innerHTML; }"""
 
 
 def _check_setting(root, explorer, label: str, want_setting: dict) -> dict:
@@ -357,5 +369,208 @@ def test_download_links_resolve(site, server, browser):
                     nbjson = json.loads(r.body())
                     outputs = sum(len(c.get("outputs", [])) for c in nbjson["cells"] if c["cell_type"] == "code")
                     assert outputs > 0, f"{u}: the downloadable notebook is not the executed one"
+    finally:
+        context.close()
+
+
+# ------------------------------------------------------------------------------------------ tracing
+def _traced_entries():
+    from cnnbook.explorer import BOOK
+
+    if not (SITE / "index.html").is_file():
+        return []
+    return [b for b in BOOK if "data-trace=" in (SITE / "book" / f"{b.chapter}.html").read_text(encoding="utf-8")]
+
+
+TRACED = _traced_entries()
+
+_LIT = """root => {
+  const lit = {};
+  root.querySelectorAll('figure.cnnbook-panel').forEach(fig => {
+    lit[fig.dataset.panel] = Array.from(fig.querySelectorAll('td.linked')).map(td => [+td.dataset.row, +td.dataset.col]);
+  });
+  const picked = Array.from(root.querySelectorAll('td.picked')).map(td => [td.closest('figure').dataset.panel, +td.dataset.row, +td.dataset.col]);
+  const eq = root.querySelector('[data-role="equation"]');
+  return {lit, picked, equation: eq ? eq.textContent : null, live: eq ? eq.getAttribute('aria-live') : null};
+}"""
+
+
+def _fragment(explorer, setting: dict) -> str:
+    params = [("explorer", explorer.name)] + [(c.name, str(setting[c.name])) for c in explorer.controls]
+    return "#" + urllib.parse.urlencode(params)
+
+
+def _equation_value(text: str) -> float:
+    """The number after the last ' = ' of an equation line (before a remark in parentheses)."""
+    return float(text.rsplit(" = ", 1)[1].split()[0])
+
+
+def _check_pick(root, view, rel, panel: str, cell: tuple[int, int], label: str) -> None:
+    arrays = {p.name: np.asarray(p.array, dtype=float) for p in view.panels if p.name}
+    in_shape, out_shape = arrays[rel.input].shape, arrays[rel.output].shape
+    td = root.locator(f'figure.cnnbook-panel[data-panel="{panel}"] tr').nth(cell[0]).locator("td").nth(cell[1])
+    td.click()
+    state = root.evaluate(_LIT)
+    assert state["picked"] == [[panel, *cell]], f"{label}: picked {state['picked']}"
+    want = rel.linked(panel, cell, in_shape, out_shape)
+    for name, cells in want.items():
+        got = {tuple(c) for c in state["lit"][name]}
+        assert got == cells, f"{label}: {panel}{list(cell)} lights {sorted(got)} of {name!r}, want {sorted(cells)}"
+    others = {n: c for n, c in state["lit"].items() if n not in want and c}
+    assert not others, f"{label}: cells lit in panels {others} the relation does not name"
+    assert state["live"] == "polite", f"{label}: the equation is not an aria-live region"
+    if panel == rel.output:
+        value = _equation_value(state["equation"])
+        shown = float(td.inner_text())
+        tol = 0.5 * 10 ** -rel.decimals + 1e-12
+        assert abs(value - shown) <= tol, f"{label}: equation {state['equation']!r} != cell {shown}"
+        assert abs(value - arrays[rel.output][cell]) <= tol, f"{label}: equation != cnnbook's output"
+
+
+@pytest.mark.parametrize("entry", TRACED, ids=[b.factory.rpartition(":")[2] for b in TRACED])
+def test_tracing_lights_what_cnnbook_computes(entry, site, server, browser):
+    """Random settings, opened from a URL fragment (which restores them); random cells picked: the lit
+    cells are the ones the explorer's relation computes in Python, the equation's value is the cell's;
+    stepping visits every output position in order, and play runs through them all."""
+    explorer = entry.build()
+    rng = np.random.default_rng(15)
+    settings = [s for s in explorer.settings() if explorer.view(**s).trace]
+    assert settings, f"{entry.factory}: its page holds a trace but no setting declares one"
+    chosen = [explorer.default_setting] + [settings[i] for i in rng.choice(len(settings), min(3, len(settings)),
+                                                                            replace=False)]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    log = PageLog(page, server.base, site)
+    try:
+        for setting in chosen:
+            setting = json.loads(json.dumps(setting))
+            label = f"{entry.factory} at {setting}"
+            page.goto(server.base + f"book/{entry.chapter}.html" + _fragment(explorer, setting))
+            page.wait_for_load_state("networkidle")
+            root = page.locator(f'[data-explorer="{explorer.name}"]').first
+            _check_setting(root, explorer, f"{label} (from the URL fragment)", setting)
+            view = explorer.view(**setting)
+            for rel in view.trace:
+                shapes = {p.name: np.shape(p.array) for p in view.panels if p.name}
+                for panel, count in ((rel.output, 3), (rel.input, 2)):
+                    h, w = shapes[panel]
+                    for _ in range(count):
+                        _check_pick(root, view, rel, panel, (int(rng.integers(h)), int(rng.integers(w))), label)
+            # step: next from the start visits every output position, row by row
+            rel = view.trace[0]
+            h, w = np.shape(next(p.array for p in view.panels if p.name == rel.output))
+            root.evaluate("r => { r.cnnbookViewer.tracer.pick = null; r.cnnbookViewer.tracer.clear(); }")
+            visited = []
+            for _ in range(h * w):
+                root.locator('[data-role="next"]').click()
+                visited.append(tuple(root.evaluate(_LIT)["picked"][0]))
+            assert visited == [(rel.output, i, j) for i in range(h) for j in range(w)], label
+            root.locator('[data-role="prev"]').click()
+            assert tuple(root.evaluate(_LIT)["picked"][0]) == (rel.output, *divmod(h * w - 2, w)) if h * w > 1 else True
+        # play, at the highest speed, from the start to the last position, then it stops by itself
+        root.evaluate("""r => { const t = r.cnnbookViewer.tracer; t.pick = null; t.clear(); window.__seen = [];
+                               t.listeners.push(() => window.__seen.push([t.pick.row, t.pick.col])); }""")
+        root.locator('[data-role="speed"]').fill("5")
+        root.locator('[data-role="play"]').click()
+        page.wait_for_function("r => r.querySelector('[data-role=\"play\"]').getAttribute('aria-pressed') === 'false'",
+                               arg=root.element_handle(), timeout=60_000)
+        seen = page.evaluate("window.__seen")
+        assert [tuple(s) for s in seen] == [(i, j) for i in range(h) for j in range(w)], f"play visited {seen}"
+        log.assert_clean(entry.chapter)
+    finally:
+        context.close()
+
+
+def test_the_url_fragment_follows_the_explorer_last_moved(site, server, browser):
+    """Moving a control writes the setting (and a picked cell) into the URL; opening that URL elsewhere
+    restores both; 'copy link' copies it."""
+    entry = TRACED[0] if TRACED else pytest.fail("no explorer on the site declares tracing")
+    explorer = entry.build()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base.rstrip("/"))
+    page = context.new_page()
+    try:
+        page.goto(server.base + f"book/{entry.chapter}.html")
+        root = page.locator(f'[data-explorer="{explorer.name}"]').first
+        slider = next(c for c in explorer.controls if c.kind == "slider" and len(c.values) > 1)
+        _move(root, slider.name, slider.kind, len(slider.values) - 1, slider.default_index)
+        setting = json.loads(root.get_attribute("data-setting"))
+        rel = explorer.view(**setting).trace[0]
+        root.locator(f'figure[data-panel="{rel.output}"] td').first.click()
+        url = page.url
+        assert "#" in url and f"explorer={explorer.name}" in url and f"pick={rel.output}.0.0" in url, url
+        root.locator('[data-role="copy-link"]').click()
+        page.wait_for_function("() => document.querySelector('.cnnbook-copied')")
+        assert page.evaluate("navigator.clipboard.readText()") == url
+        other = context.new_page()
+        other.goto(url)
+        root2 = other.locator(f'[data-explorer="{explorer.name}"]').first
+        _check_setting(root2, explorer, "restored from the URL", setting)
+        assert root2.evaluate(_LIT)["picked"] == [[rel.output, 0, 0]]
+    finally:
+        context.close()
+
+
+def test_keyboard_alone_moves_every_control_and_picks_a_cell(site, server, browser):
+    """Tab reaches every control of a traced explorer (each labelled), arrows move it, Tab reaches the
+    grids, arrows move within one, Enter picks the cell."""
+    entry = TRACED[0] if TRACED else pytest.fail("no explorer on the site declares tracing")
+    explorer = entry.build()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(server.base + f"book/{entry.chapter}.html")
+        root = page.locator(f'[data-explorer="{explorer.name}"]').first
+        root.locator("[data-control]").first.focus()
+        seen, moved = [], set()
+        for _ in range(40):
+            info = page.evaluate("""() => { const a = document.activeElement;
+              const lab = a.closest('label') || (a.id && document.querySelector('label[for=\"' + a.id + '\"]'));
+              return {control: a.dataset.control || null, role: a.dataset.role || null, td: a.tagName === 'TD',
+                      name: (a.getAttribute('aria-label') || (lab && lab.textContent) || a.textContent || '').trim(),
+                      panel: a.closest('figure') ? a.closest('figure').dataset.panel : null}; }""")
+            seen.append(info)
+            assert info["name"], f"a focused element without a label: {info}"
+            if info["control"]:
+                before = root.get_attribute("data-setting")
+                page.keyboard.press("ArrowRight" if page.evaluate("document.activeElement.tagName") == "INPUT"
+                                    else "ArrowDown")
+                if root.get_attribute("data-setting") != before:
+                    moved.add(info["control"])
+            if info["td"]:
+                break
+            page.keyboard.press("Tab")
+        assert moved == {c.name for c in explorer.controls if len(c.values) > 1}, f"moved {moved}; went {seen}"
+        assert seen[-1]["td"], f"Tab never reached a grid: {seen}"
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        state = root.evaluate(_LIT)
+        assert state["picked"] == [[seen[-1]["panel"], 1, 1]], state
+        assert state["equation"] and "[1, 1]" in state["equation"]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("name", [p for p in PAGES if p.startswith("book/0")])
+def test_phone_width_no_horizontal_scroll_and_legible(name, server, browser):
+    """At 390 px: the page does not scroll sideways and every explorer fits the width (panels wrap);
+    number cells are at least 24 px, image panels at least 192 px wide."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(server.base + name)
+        page.wait_for_load_state("networkidle")
+        state = page.evaluate("""() => ({
+          scroll: document.documentElement.scrollWidth, width: document.documentElement.clientWidth,
+          explorers: Array.from(document.querySelectorAll('[data-explorer]')).map(e => e.getBoundingClientRect().right),
+          small: Array.from(document.querySelectorAll('.cnnbook-explorer td')).filter(td => {
+            const r = td.getBoundingClientRect(); return r.width < 24 || r.height < 24; }).length,
+          narrow: Array.from(document.querySelectorAll('.cnnbook-explorer .cnnbook-panel img')).map(
+            i => i.getBoundingClientRect().width).filter(w => w < 192)})""")
+        assert state["scroll"] <= state["width"], f"{name}: scrolls sideways at 390 px: {state['scroll']}"
+        assert all(r <= state["width"] for r in state["explorers"]), f"{name}: an explorer overflows: {state}"
+        assert state["small"] == 0, f"{name}: {state['small']} number cells smaller than 24 px"
+        assert not state["narrow"], f"{name}: image panels narrower than 192 px: {state['narrow']}"
     finally:
         context.close()

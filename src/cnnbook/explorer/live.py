@@ -3,6 +3,8 @@
 :class:`LiveExplorer` is the widget itself (a ``VBox``): one ipywidgets control per
 :class:`~cnnbook.explorer.model.Control` and an HTML output holding
 :func:`~cnnbook.explorer.static.render_view` of the current setting. It never builds the static viewer.
+A hidden ``Output`` widget carries ``explorer.js`` as a script output, which JupyterLab runs: the same
+tracing as on the website (pick a cell, step through the positions) works on the live output.
 """
 from __future__ import annotations
 
@@ -55,8 +57,13 @@ class LiveExplorer(w.VBox):
             control.observe(self._refresh, names="value")
         title = [w.HTML(f"<b>{html.escape(explorer.title)}</b>")] if explorer.title else []
         style = w.HTML(f"<style>{read_asset('explorer.css')}</style>")
+        # explorer.js traces the cells of the output (JupyterLab runs a script output of an Output widget)
+        script = w.Output(layout=w.Layout(display="none"))
+        script.outputs = ({"output_type": "display_data", "metadata": {},
+                           "data": {"application/javascript": read_asset("explorer.js"),
+                                    "text/plain": "(the explorer's script)"}},)
         row = w.HBox(list(self.controls.values()), layout=w.Layout(flex_flow="row wrap"))
-        super().__init__(title + [style, row, self.output], **kwargs)
+        super().__init__(title + [style, script, row, self.output], **kwargs)
         self.add_class("cnnbook-live-explorer")
 
     @property

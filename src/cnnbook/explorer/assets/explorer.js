@@ -1,32 +1,403 @@
-/* cnnbook explorers, static face: every state of an explorer was computed when the page was built and
-   sits in its <script type="application/json"> (cnnbook.explorer.static.payload); moving a control shows
-   the precomputed view of the new setting. Loaded once per page; mounts every [data-explorer] on it.
+/* cnnbook explorers in the browser: the static viewer of the website, and tracing on both faces.
+
+   Static face: every state of an explorer was computed when the page was built and sits in its
+   <script type="application/json"> (cnnbook.explorer.static.payload); moving a control shows the
+   precomputed view of the new setting. The page's URL fragment follows the explorer last moved
+   (#explorer=<name>&<control>=<value>...&pick=<panel>.<row>.<col>), and opening such a URL restores it.
+
+   Both faces (the website, and the live ipywidgets face in JupyterLab, which loads this file through an
+   Output widget): a view whose panels carry data-trace (cnnbook.explorer.tracing.Window, as JSON) can be
+   traced. Picking a cell (click, tap, or keyboard: Tab to a grid, arrow keys, Enter) lights the cells
+   it is made of (class "linked"; the picked cell "picked"; pooling's arg-max "routed"), and the line
+   [data-role="equation"] (an aria-live region) adds up their displayed numbers. previous / play / next
+   step through the output positions.
 
    window.cnnbookExplorers:
-     mount(root)      -> the Viewer of one root element (mounted once; later calls return the same one)
+     mount(root)      -> the Viewer of one static root element (mounted once)
      viewers          -> every Viewer mounted so far, in page order
+     tracers          -> every Tracer (static and live), in the order they were made
      addPlugin(fn)    -> fn(viewer) is called for every viewer, now and when mounted later
-   A Viewer: root, data (the payload), controls (the [data-control] elements), indices() (the position
-   of each control), setting() (control name -> value), select(indices) (move the controls and show that
-   state), onRender(fn) (fn(viewer) after every render, e.g. to attach handlers to the new cells). */
+     pairs(rel, inShape, outShape) -> the [a, b, r, c, u, v] of a relation (as tracing.Window.pairs)
+   A Viewer: root, data (the payload), controls, indices(), setting(), select(indices), onRender(fn),
+   tracer. A Tracer: container, relations(), select(panel, row, col), clear(), step(+1 | -1), play(). */
 (function () {
   "use strict";
   if (window.cnnbookExplorers) return;  // the script was included twice: one copy is enough
 
   var viewers = [];
+  var tracers = [];
   var plugins = [];
 
+  // ------------------------------------------------------------------------------------ numbers
+  function fmt(v, decimals) {  // as cnnbook.explorer.static._format_number
+    if (!isFinite(v)) return isNaN(v) ? "nan" : (v < 0 ? "-inf" : "inf");
+    if (Number.isInteger(v)) return String(v);
+    var s = v.toFixed(decimals);
+    if (s.indexOf(".") >= 0) s = s.replace(/0+$/, "").replace(/\.$/, "");
+    return s === "-0" ? "0" : s;
+  }
+
+  function valueOf(td) {
+    var t = td.textContent.trim();
+    if (t === "inf") return Infinity;
+    if (t === "-inf") return -Infinity;
+    if (t === "nan" || t === "") return NaN;
+    return parseFloat(t);
+  }
+
+  function factor(td) {  // a number as a factor of a product: negative ones in parentheses
+    var t = td.textContent.trim();
+    return t.charAt(0) === "-" ? "(" + t + ")" : t;
+  }
+
+  // ------------------------------------------------------------------------------------ relations
+  function pairs(rel, inShape, outShape) {
+    var out = [], kh = rel.k[0], kw = rel.k[1], q = rel.q || 0;
+    function tap(u, v) { return rel.flip ? [kh - 1 - u, kw - 1 - v] : [u, v]; }
+    var i, j, u, v, r, c, t;
+    if (!rel.transposed) {
+      for (i = 0; i < outShape[0]; i++) for (j = 0; j < outShape[1]; j++)
+        for (u = 0; u < kh; u++) for (v = 0; v < kw; v++) {
+          r = i * rel.s[0] + u * rel.d[0] - rel.p[0] + q;
+          c = j * rel.s[1] + v * rel.d[1] - rel.p[1] + q;
+          if (r >= 0 && r < inShape[0] && c >= 0 && c < inShape[1]) { t = tap(u, v); out.push([i, j, r, c, t[0], t[1]]); }
+        }
+    } else {
+      for (r = 0; r < inShape[0]; r++) for (c = 0; c < inShape[1]; c++)
+        for (u = 0; u < kh; u++) for (v = 0; v < kw; v++) {
+          i = (r - q) * rel.s[0] + u * rel.d[0] - rel.p[0];
+          j = (c - q) * rel.s[1] + v * rel.d[1] - rel.p[1];
+          if (i >= 0 && i < outShape[0] && j >= 0 && j < outShape[1]) { t = tap(u, v); out.push([i, j, r, c, t[0], t[1]]); }
+        }
+    }
+    return out;
+  }
+
+  function tableOf(container, name) {
+    if (!name) return null;
+    var fig = container.querySelector('figure.cnnbook-panel[data-panel="' + name + '"]');
+    return fig ? fig.querySelector("table.cnnbook-grid") : null;
+  }
+
+  function shapeOf(table) { return [table.rows.length, table.rows.length ? table.rows[0].cells.length : 0]; }
+
+  function cellAt(table, r, c) {
+    var row = table && table.rows[r];
+    return row ? row.cells[c] || null : null;
+  }
+
+  // ------------------------------------------------------------------------------------ tracer
+  var PLAY_DELAYS = [1600, 1000, 600, 350, 180];  // ms per step for speeds 1..5
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text) e.textContent = text;
+    return e;
+  }
+
+  function Tracer(container) {
+    this.container = container;
+    this.pick = null;      // {panel, row, col}
+    this.timer = null;
+    this.panelsEl = null;
+    this.bar = null;
+    this.listeners = [];
+    container.cnnbookTracer = this;
+    tracers.push(this);
+    var self = this;
+    container.addEventListener("click", function (e) { self.onClick(e); });
+    container.addEventListener("keydown", function (e) { self.onKey(e); });
+    container.addEventListener("focusin", function (e) { self.onFocus(e); });
+  }
+
+  Tracer.prototype.relations = function () {
+    var p = this.container.querySelector(".cnnbook-panels");
+    return p && p.dataset.trace ? JSON.parse(p.dataset.trace) : [];
+  };
+
+  Tracer.prototype.tracedNames = function () {
+    var names = {};
+    this.relations().forEach(function (rel) { names[rel.out] = true; names[rel["in"]] = true; });
+    return names;
+  };
+
+  Tracer.prototype.makeBar = function () {
+    var bar = el("div", {"class": "cnnbook-trace", role: "group", "aria-label": "trace the computation"});
+    var self = this;
+    var prev = el("button", {type: "button", "data-role": "prev", "aria-label": "previous output position"}, "◀ previous");
+    var play = el("button", {type: "button", "data-role": "play", "aria-pressed": "false"}, "▶ play");
+    var next = el("button", {type: "button", "data-role": "next", "aria-label": "next output position"}, "next ▶");
+    var speedLabel = el("label", {}, "speed ");
+    var speed = el("input", {type: "range", min: "1", max: "5", step: "1", value: "3", "data-role": "speed",
+                             "aria-label": "play speed"});
+    speedLabel.appendChild(speed);
+    prev.addEventListener("click", function () { self.stop(); self.step(-1); });
+    next.addEventListener("click", function () { self.stop(); self.step(1); });
+    play.addEventListener("click", function () { if (self.timer) self.stop(); else self.play(); });
+    speed.addEventListener("input", function () { if (self.timer) { self.stop(); self.play(); } });
+    var buttons = el("div", {"class": "cnnbook-steps"});
+    [prev, play, next, speedLabel].forEach(function (b) { buttons.appendChild(b); });
+    bar.appendChild(buttons);
+    var eq = el("p", {"data-role": "equation", "aria-live": "polite", "class": "cnnbook-equation"});
+    bar.appendChild(eq);
+    this.bar = bar;
+    this.equation = eq;
+    this.playButton = play;
+    this.speed = speed;
+    return bar;
+  };
+
+  Tracer.prototype.hint = function () {
+    this.equation.textContent = "Pick a cell (click it, or Tab to a grid and use the arrow keys) to see what it is made of.";
+  };
+
+  /* After every render: number the cells, make the traced grids keyboard-reachable, show the bar only
+     when the view can be traced, and trace the picked cell again (if the new view still has it). */
+  Tracer.prototype.refresh = function () {
+    var panels = this.container.querySelector(".cnnbook-panels");
+    this.panelsEl = panels;
+    if (!panels) return;
+    var traced = this.tracedNames(), any = Object.keys(traced).length > 0;
+    Array.prototype.forEach.call(panels.querySelectorAll("figure.cnnbook-panel"), function (fig) {
+      var table = fig.querySelector("table.cnnbook-grid");
+      if (!table) return;
+      var on = !!traced[fig.dataset.panel];
+      if (on) {
+        table.setAttribute("role", "grid");
+        table.setAttribute("aria-label", fig.querySelector("figcaption").textContent);
+      }
+      Array.prototype.forEach.call(table.rows, function (tr, i) {
+        Array.prototype.forEach.call(tr.cells, function (td, j) {
+          td.dataset.row = i;
+          td.dataset.col = j;
+          if (on) {
+            td.tabIndex = i === 0 && j === 0 ? 0 : -1;
+            td.setAttribute("role", "gridcell");
+          }
+        });
+      });
+    });
+    if (any && !this.bar) {
+      var child = panels;
+      while (child.parentNode && child.parentNode !== this.container) child = child.parentNode;
+      this.container.insertBefore(this.makeBar(), child);
+      this.hint();
+    }
+    if (this.bar) this.bar.hidden = !any;
+    if (!any) { this.stop(); return; }
+    var p = this.pick;
+    if (p && cellAt(tableOf(this.container, p.panel), p.row, p.col) && traced[p.panel]) {
+      this.select(p.panel, p.row, p.col, true);
+    } else {
+      this.pick = null;
+      this.hint();
+    }
+  };
+
+  Tracer.prototype.clear = function () {
+    Array.prototype.forEach.call(this.container.querySelectorAll("td.linked, td.picked, td.routed"), function (td) {
+      td.classList.remove("linked", "picked", "routed");
+    });
+  };
+
+  Tracer.prototype.select = function (panel, row, col, quiet) {
+    var container = this.container, table = tableOf(container, panel), td = cellAt(table, row, col);
+    if (!td) return;
+    this.clear();
+    this.pick = {panel: panel, row: row, col: col};
+    td.classList.add("picked");
+    Array.prototype.forEach.call(table.querySelectorAll("td[tabindex]"), function (c) { c.tabIndex = -1; });
+    td.tabIndex = 0;
+    var lines = [];
+    this.relations().forEach(function (rel) {
+      var tin = tableOf(container, rel["in"]), tout = tableOf(container, rel.out), tk = tableOf(container, rel.kernel);
+      if (!tin || !tout || (panel !== rel.out && panel !== rel["in"])) return;
+      var all = pairs(rel, shapeOf(tin), shapeOf(tout)), sym = rel.sym;
+      if (panel === rel.out) {
+        var mine = all.filter(function (t) { return t[0] === row && t[1] === col; });
+        mine.sort(function (a, b) { return rel.transposed ? (a[2] - b[2] || a[3] - b[3] || a[4] - b[4] || a[5] - b[5])
+                                                         : (a[4] - b[4] || a[5] - b[5]); });
+        lines.push(outputEquation(rel, mine, tin, tk, td));
+      } else {
+        var reads = all.filter(function (t) { return t[2] === row && t[3] === col; });
+        reads.forEach(function (t) {
+          var o = cellAt(tout, t[0], t[1]); if (o) o.classList.add("linked");
+          var w = cellAt(tk, t[4], t[5]); if (w) w.classList.add("linked");
+        });
+        var names = [], seen = {};
+        reads.forEach(function (t) { var key = t[0] + "," + t[1]; if (!seen[key]) { seen[key] = 1; names.push(sym[0] + "[" + t[0] + ", " + t[1] + "]"); } });
+        var who = sym[1] + "[" + row + ", " + col + "]";
+        if (!names.length) lines.push(who + " is read by no output" + (rel.transposed ? "" : " (the stride or the dilation skips it)"));
+        else lines.push(who + (rel.transposed ? " stamps onto " : " is read by ") + names.length + " output" +
+                        (names.length > 1 ? "s: " : ": ") + names.join(", "));
+      }
+    });
+    this.equation.textContent = lines.join("  ·  ");
+    this.listeners.forEach(function (fn) { fn(); });
+  };
+
+  function outputEquation(rel, mine, tin, tk, td) {
+    var sym = rel.sym, head = sym[0] + "[" + td.dataset.row + ", " + td.dataset.col + "] = ";
+    var values = [], terms = [], total = 0;
+    mine.forEach(function (t) {
+      var x = cellAt(tin, t[2], t[3]), w = cellAt(tk, t[4], t[5]);
+      x.classList.add("linked");
+      if (w) w.classList.add("linked");
+      var xv = valueOf(x), wv = w ? valueOf(w) : 1;
+      values.push({x: x, v: xv});
+      terms.push(factor(x) + "·" + (w ? factor(w) : "1"));
+      total += xv * wv;
+    });
+    if (rel.op === "max") {
+      var best = null;
+      values.forEach(function (e) { if (!isNaN(e.v) && (best === null || e.v > best.v)) best = e; });
+      if (best) best.x.classList.add("routed");
+      return head + "max(" + values.map(function (e) { return fmt(e.v, rel.decimals); }).join(", ") + ") = " +
+             (best ? fmt(best.v, rel.decimals) : "-inf") + (best ? "  (the gradient flows back to " + sym[1] + "[" +
+             best.x.dataset.row + ", " + best.x.dataset.col + "] only)" : "");
+    }
+    if (rel.op === "avg") {
+      var n = rel.k[0] * rel.k[1], sum = 0;
+      values.forEach(function (e) { sum += isNaN(e.v) ? 0 : e.v; });
+      return head + "(" + values.map(function (e) { return isNaN(e.v) ? "0" : fmt(e.v, rel.decimals); }).join(" + ") +
+             ")/" + n + " = " + fmt(sum / n, rel.decimals);
+    }
+    if (rel.bias !== null && rel.bias !== undefined) { terms.push(fmt(rel.bias, rel.decimals)); total += rel.bias; }
+    return head + (terms.length ? terms.join(" + ") : "0") + " = " + fmt(total, rel.decimals);
+  }
+
+  Tracer.prototype.positions = function () {
+    var rel = this.relations()[0], t = rel && tableOf(this.container, rel.out);
+    if (!t) return [];
+    var shape = shapeOf(t), out = [];
+    for (var i = 0; i < shape[0]; i++) for (var j = 0; j < shape[1]; j++) out.push([i, j]);
+    return {panel: rel.out, cells: out};
+  };
+
+  Tracer.prototype.step = function (delta) {
+    var pos = this.positions();
+    if (!pos.cells || !pos.cells.length) return false;
+    var p = this.pick, n = pos.cells.length, at = -1;
+    if (p && p.panel === pos.panel) at = p.row * shapeOf(tableOf(this.container, pos.panel))[1] + p.col;
+    var to = at < 0 ? (delta > 0 ? 0 : n - 1) : at + delta;
+    if (to < 0 || to >= n) return false;
+    this.select(pos.panel, pos.cells[to][0], pos.cells[to][1]);
+    return true;
+  };
+
+  Tracer.prototype.play = function () {
+    var self = this, pos = this.positions();
+    if (!pos.cells || !pos.cells.length) return;
+    var p = this.pick;
+    if (p && p.panel === pos.panel && p.row === pos.cells[pos.cells.length - 1][0] &&
+        p.col === pos.cells[pos.cells.length - 1][1]) this.pick = null;  // at the end: start again
+    this.playButton.textContent = "⏸ pause";
+    this.playButton.setAttribute("aria-pressed", "true");
+    var delay = PLAY_DELAYS[(+this.speed.value || 3) - 1];
+    if (!this.pick || this.pick.panel !== pos.panel) this.step(1);
+    this.timer = setInterval(function () { if (!self.step(1)) self.stop(); }, delay);
+  };
+
+  Tracer.prototype.stop = function () {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = null;
+    this.playButton.textContent = "▶ play";
+    this.playButton.setAttribute("aria-pressed", "false");
+  };
+
+  function tracedCell(tracer, target) {
+    var td = target && target.closest ? target.closest("td") : null;
+    if (!td || !tracer.container.contains(td)) return null;
+    var fig = td.closest("figure.cnnbook-panel");
+    if (!fig || !tracer.tracedNames()[fig.dataset.panel]) return null;
+    return {td: td, panel: fig.dataset.panel, row: +td.dataset.row, col: +td.dataset.col};
+  }
+
+  Tracer.prototype.onClick = function (e) {
+    var copy = e.target.closest && e.target.closest('[data-role="copy-call"]');
+    if (copy && this.container.contains(copy)) {
+      var code = copy.parentNode.querySelector('[data-role="torch-call"]');
+      copyText(code.textContent, copy.parentNode);
+      return;
+    }
+    var hit = tracedCell(this, e.target);
+    if (!hit) return;
+    this.stop();
+    this.select(hit.panel, hit.row, hit.col);
+  };
+
+  Tracer.prototype.onFocus = function (e) {
+    var hit = tracedCell(this, e.target);
+    if (!hit) return;
+    var p = this.pick;
+    if (p && p.panel === hit.panel && p.row === hit.row && p.col === hit.col) return;
+    this.select(hit.panel, hit.row, hit.col);
+  };
+
+  var MOVES = {ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1]};
+
+  Tracer.prototype.onKey = function (e) {
+    var hit = tracedCell(this, e.target);
+    if (!hit) return;
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      this.stop();
+      this.select(hit.panel, hit.row, hit.col);
+      return;
+    }
+    var move = MOVES[e.key];
+    if (!move) return;
+    e.preventDefault();
+    var table = hit.td.closest("table"), shape = shapeOf(table);
+    var r = Math.min(Math.max(hit.row + move[0], 0), shape[0] - 1);
+    var c = Math.min(Math.max(hit.col + move[1], 0), shape[1] - 1);
+    var to = cellAt(table, r, c);
+    if (to && to !== hit.td) { this.stop(); to.focus(); }
+  };
+
+  function copyText(text, near) {
+    function done(ok) {
+      var note = near.querySelector(".cnnbook-copied") || near.appendChild(el("span", {"class": "cnnbook-copied", role: "status"}));
+      note.textContent = ok ? " copied" : " (select the text and copy it)";
+    }
+    function fallback() {
+      var ta = el("textarea", {"aria-hidden": "true", style: "position:fixed;left:-9999px"});
+      ta.value = text;
+      document.body.appendChild(ta);
+      ta.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (err) { ok = false; }
+      document.body.removeChild(ta);
+      done(ok);
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { done(true); }, fallback);
+    } else fallback();
+  }
+
+  // ------------------------------------------------------------------------------------ static viewer
   function Viewer(root) {
     this.root = root;
-    this.data = JSON.parse(root.querySelector('script[type="application/json"]').textContent);
+    this.data = JSON.parse(root.querySelector(':scope > script[type="application/json"]').textContent);
     this.controls = Array.prototype.slice.call(root.querySelectorAll("[data-control]"));
     this.body = root.querySelector(".cnnbook-body");
     this.listeners = [];
     var self = this;
     this.controls.forEach(function (c) {
-      c.addEventListener("input", function () { self.render(); });
-      c.addEventListener("change", function () { self.render(); });
+      c.addEventListener("input", function () { self.render(); self.share(); });
+      c.addEventListener("change", function () { self.render(); self.share(); });
     });
+    var bar = root.querySelector(".cnnbook-controls");
+    var copy = el("button", {type: "button", "data-role": "copy-link"}, "copy link");
+    copy.addEventListener("click", function () { self.share(true); copyText(location.href, copy.parentNode); });
+    var wrap = el("span", {"class": "cnnbook-share"});
+    wrap.appendChild(copy);
+    bar.appendChild(wrap);
+    this.tracer = new Tracer(root);
+    this.tracer.listeners.push(function () { if (self.shared) self.share(); });
+    this.onRender(function () { self.tracer.refresh(); });
   }
 
   Viewer.prototype.indices = function () {
@@ -63,30 +434,95 @@
     this.listeners.forEach(function (fn) { fn(self); });
   };
 
+  /* The URL fragment of this explorer's setting (and picked cell): written when the reader moves one
+     of its controls (or picks a cell after that), restored by restore(). */
+  Viewer.prototype.fragment = function () {
+    var params = new URLSearchParams(), values = this.data.values, idx = this.indices();
+    params.set("explorer", this.root.dataset.explorer);
+    this.controls.forEach(function (c, k) { params.set(c.dataset.control, String(values[k][idx[k]])); });
+    var p = this.tracer.pick;
+    if (p) params.set("pick", p.panel + "." + p.row + "." + p.col);
+    return "#" + params.toString();
+  };
+
+  Viewer.prototype.share = function () {
+    this.shared = true;
+    viewers.forEach(function (v) { if (v !== this) v.shared = false; }, this);
+    if (history.replaceState) history.replaceState(null, "", this.fragment());
+    else location.hash = this.fragment();
+  };
+
+  Viewer.prototype.restore = function (hash) {
+    var params = new URLSearchParams((hash || "").replace(/^#/, ""));
+    if (params.get("explorer") !== this.root.dataset.explorer) return false;
+    var values = this.data.values, idx = this.indices();
+    this.controls.forEach(function (c, k) {
+      var want = params.get(c.dataset.control);
+      if (want === null) return;
+      var at = values[k].map(String).indexOf(want);
+      if (at >= 0) idx[k] = at;
+    });
+    this.select(idx);
+    var pick = (params.get("pick") || "").split(".");
+    if (pick.length >= 3) {
+      var col = +pick.pop(), row = +pick.pop();
+      this.tracer.select(pick.join("."), row, col);
+    }
+    this.shared = true;
+    this.root.scrollIntoView();
+    return true;
+  };
+
   function mount(root) {
     if (root.cnnbookViewer) return root.cnnbookViewer;
     var viewer = new Viewer(root);
     root.cnnbookViewer = viewer;
-    root.dataset.ready = "1";
     viewers.push(viewer);
     // A browser that restores form fields (back/forward) may show other positions than the page's.
     if (JSON.stringify(viewer.setting()) !== root.dataset.setting) viewer.render();
+    else viewer.tracer.refresh();
     plugins.forEach(function (fn) { fn(viewer); });
+    root.dataset.ready = "1";
     return viewer;
   }
 
   function mountAll() {
     var roots = document.querySelectorAll("[data-explorer]");
     Array.prototype.forEach.call(roots, function (root) {
-      if (root.querySelector('script[type="application/json"]')) mount(root);
+      if (root.querySelector(':scope > script[type="application/json"]')) mount(root);
     });
+    restoreFromHash();
+  }
+
+  function restoreFromHash() {
+    if (!location.hash) return;
+    for (var k = 0; k < viewers.length; k++) if (viewers[k].restore(location.hash)) return;
+  }
+
+  // ------------------------------------------------------------------------------------ live face
+  /* JupyterLab: the live widget (.cnnbook-live-explorer) re-renders its HTML output on every change;
+     one observer gives each widget a Tracer and refreshes it when its panels are replaced. */
+  function watchLive() {
+    if (!window.MutationObserver || !document.body) return;
+    function scan() {
+      Array.prototype.forEach.call(document.querySelectorAll(".cnnbook-live-explorer"), function (box) {
+        var t = box.cnnbookTracer || new Tracer(box);
+        if (box.querySelector(".cnnbook-panels") !== t.panelsEl) t.refresh();
+      });
+    }
+    new MutationObserver(scan).observe(document.body, {childList: true, subtree: true});
+    scan();
   }
 
   window.cnnbookExplorers = {
     mount: mount,
     viewers: viewers,
+    tracers: tracers,
+    pairs: pairs,
     addPlugin: function (fn) { plugins.push(fn); viewers.forEach(function (v) { fn(v); }); }
   };
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
-  else mountAll();
+  function start() { mountAll(); watchLive(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+  window.addEventListener("hashchange", restoreFromHash);
 })();
