@@ -149,7 +149,7 @@ def _views(entry, limit=40):
 
 
 TRACED = [b for b in BOOK if b.factory.rpartition(":")[2] in
-          {"conv_steps", "conv_arithmetic"}]
+          {"conv_steps", "conv_arithmetic", "pixel_picker", "transposed_dilated"}]
 
 
 @pytest.mark.parametrize("entry", TRACED, ids=[b.factory.rpartition(":")[2] for b in TRACED])
@@ -176,3 +176,17 @@ def test_the_book_explorers_trace_what_they_compute(entry):
             np.testing.assert_allclose(got, y, rtol=0, atol=1e-9, err_msg=str(setting))
             traced += 1
     assert traced, f"{entry.factory} declares no tracing relation"
+
+
+def test_the_backprop_explorers_gradient_is_torchs_grad_input():
+    from cnnbook.explorers.backprop import pixel_picker
+
+    ex = pixel_picker()
+    for setting in ex.settings():
+        view = ex.view(**setting)
+        panels = {p.name: p.array for p in view.panels if p.name}
+        w = torch.tensor(np.asarray(panels["rotW"])[::-1, ::-1].copy())[None, None]
+        x = torch.zeros(1, 1, 5, 5, requires_grad=True)
+        torch.nn.functional.conv2d(x, w, stride=setting["stride"]).backward(torch.tensor(panels["G"])[None, None])
+        np.testing.assert_array_equal(panels["dX"], x.grad[0, 0].numpy())
+        assert view.torch_call.startswith("torch.nn.functional.conv_transpose2d(G, w")

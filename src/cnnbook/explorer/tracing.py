@@ -45,7 +45,9 @@ class Window:
     ``y[a, b] = b + sum x[r, c] w[u, v]`` over the stamps that land on ``(a, b)``.
 
     ``flip=True``: the kernel panel shows the weights rotated by 180 degrees (tap ``(u, v)`` is drawn at
-    ``(k_h - 1 - u, k_w - 1 - v)``), as the gradient's full correlation with ``rot180(W)`` applies them.
+    ``(k_h - 1 - u, k_w - 1 - v)``), as the gradient's full correlation with ``rot180(W)`` applies them;
+    ``kernel_dilated=True``: the kernel panel shows the dilated kernel (tap ``(u, v)`` drawn at
+    ``(u d, v d)``, zeros between).
     ``symbols`` name the three panels in the equation line, e.g. ``y[1, 2] = 8·1 + 6·1 + … = 37``;
     ``decimals`` rounds its result like the panels round their numbers.
     """
@@ -61,6 +63,7 @@ class Window:
     bias: float | None = None
     transposed: bool = False
     flip: bool = False
+    kernel_dilated: bool = False
     shown_padding: int = 0
     symbols: tuple[str, str, str] = ("y", "x", "w")
     decimals: int = 2
@@ -94,7 +97,8 @@ class Window:
         ho, wo = output_shape
 
         def tap(u: int, v: int) -> tuple[int, int]:
-            return (kh - 1 - u, kw - 1 - v) if self.flip else (u, v)
+            u, v = (kh - 1 - u, kw - 1 - v) if self.flip else (u, v)
+            return (u * dh, v * dw) if self.kernel_dilated else (u, v)
 
         if not self.transposed:
             for i in range(ho):
@@ -143,6 +147,7 @@ class Window:
             "k": list(_pair(self.kernel_size, "kernel_size", 1)), "s": list(_pair(self.stride, "stride", 1)),
             "p": list(_pair(self.padding, "padding", 0)), "d": list(_pair(self.dilation, "dilation", 1)),
             "bias": self.bias, "transposed": self.transposed, "flip": self.flip, "q": self.shown_padding,
+            "kd": self.kernel_dilated,
             "sym": list(self.symbols), "decimals": self.decimals,
         }
 

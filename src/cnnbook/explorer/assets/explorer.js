@@ -53,7 +53,10 @@
   // ------------------------------------------------------------------------------------ relations
   function pairs(rel, inShape, outShape) {
     var out = [], kh = rel.k[0], kw = rel.k[1], q = rel.q || 0;
-    function tap(u, v) { return rel.flip ? [kh - 1 - u, kw - 1 - v] : [u, v]; }
+    function tap(u, v) {
+      var t = rel.flip ? [kh - 1 - u, kw - 1 - v] : [u, v];
+      return rel.kd ? [t[0] * rel.d[0], t[1] * rel.d[1]] : t;
+    }
     var i, j, u, v, r, c, t;
     if (!rel.transposed) {
       for (i = 0; i < outShape[0]; i++) for (j = 0; j < outShape[1]; j++)
