@@ -177,11 +177,12 @@ def _targets(n: int, current: int) -> list[int]:
 
 #: The displayed view equals cnnbook's render_view, once what explorer.js adds in the browser is taken
 #: away again: the cells' numbers (data-row/data-col), the grid roles and roving tabindex of traced
-#: grids, and the tracing classes.
+#: grids (and image panels), the tracing classes and the squares laid over traced images.
 _SAME_AS = """(root, html) => {
   const t = document.createElement('template'); t.innerHTML = html;
   const shown = root.querySelector('.cnnbook-body').cloneNode(true);
-  shown.querySelectorAll('table.cnnbook-grid').forEach(tb => { tb.removeAttribute('role'); tb.removeAttribute('aria-label'); });
+  shown.querySelectorAll('table.cnnbook-grid, .cnnbook-img').forEach(g => ['role', 'aria-label', 'tabindex'].forEach(a => g.removeAttribute(a)));
+  shown.querySelectorAll('span.cnnbook-px').forEach(e => e.remove());
   shown.querySelectorAll('td').forEach(td => {
     ['data-row', 'data-col', 'tabindex', 'role'].forEach(a => td.removeAttribute(a));
     td.classList.remove('linked', 'picked', 'routed');
@@ -385,14 +386,35 @@ def _traced_entries():
 TRACED = _traced_entries()
 
 _LIT = """root => {
-  const lit = {};
+  const lit = {}, routed = {};
   root.querySelectorAll('figure.cnnbook-panel').forEach(fig => {
-    lit[fig.dataset.panel] = Array.from(fig.querySelectorAll('td.linked')).map(td => [+td.dataset.row, +td.dataset.col]);
+    const cells = sel => Array.from(fig.querySelectorAll(sel)).map(c => [+c.dataset.row, +c.dataset.col]);
+    lit[fig.dataset.panel] = cells('[data-row].linked');
+    routed[fig.dataset.panel] = cells('[data-row].routed');
   });
-  const picked = Array.from(root.querySelectorAll('td.picked')).map(td => [td.closest('figure').dataset.panel, +td.dataset.row, +td.dataset.col]);
+  const picked = Array.from(root.querySelectorAll('[data-row].picked')).map(c => [c.closest('figure').dataset.panel, +c.dataset.row, +c.dataset.col]);
   const eq = root.querySelector('[data-role="equation"]');
-  return {lit, picked, equation: eq ? eq.textContent : null, live: eq ? eq.getAttribute('aria-live') : null};
+  return {lit, routed, picked, equation: eq ? eq.textContent : null, live: eq ? eq.getAttribute('aria-live') : null};
 }"""
+
+_CELL_VALUE = """(root, [panel, r, c]) => {
+  const fig = root.querySelector('figure.cnnbook-panel[data-panel="' + panel + '"]');
+  const table = fig.querySelector('table.cnnbook-grid');
+  if (table) return parseFloat(table.rows[r].cells[c].textContent);
+  return JSON.parse(fig.querySelector('.cnnbook-img').dataset.values)[r][c];
+}"""
+
+
+def _click_cell(root, panel: str, cell: tuple[int, int]) -> None:
+    """Click cell ``(row, col)`` of a panel: a table cell, or that pixel of an image panel."""
+    fig = root.locator(f'figure.cnnbook-panel[data-panel="{panel}"]')
+    if fig.locator("table.cnnbook-grid").count():
+        fig.locator("tr").nth(cell[0]).locator("td").nth(cell[1]).click()
+        return
+    img = fig.locator(".cnnbook-img")
+    rows, cols = int(img.get_attribute("data-rows")), int(img.get_attribute("data-cols"))
+    box = img.bounding_box()
+    img.click(position={"x": (cell[1] + 0.5) * box["width"] / cols, "y": (cell[0] + 0.5) * box["height"] / rows})
 
 
 def _fragment(explorer, setting: dict) -> str:
@@ -408,8 +430,7 @@ def _equation_value(text: str) -> float:
 def _check_pick(root, view, rel, panel: str, cell: tuple[int, int], label: str) -> None:
     arrays = {p.name: np.asarray(p.array, dtype=float) for p in view.panels if p.name}
     in_shape, out_shape = arrays[rel.input].shape, arrays[rel.output].shape
-    td = root.locator(f'figure.cnnbook-panel[data-panel="{panel}"] tr').nth(cell[0]).locator("td").nth(cell[1])
-    td.click()
+    _click_cell(root, panel, cell)
     state = root.evaluate(_LIT)
     assert state["picked"] == [[panel, *cell]], f"{label}: picked {state['picked']}"
     want = rel.linked(panel, cell, in_shape, out_shape)
@@ -421,10 +442,13 @@ def _check_pick(root, view, rel, panel: str, cell: tuple[int, int], label: str) 
     assert state["live"] == "polite", f"{label}: the equation is not an aria-live region"
     if panel == rel.output:
         value = _equation_value(state["equation"])
-        shown = float(td.inner_text())
-        tol = 0.5 * 10 ** -rel.decimals + 1e-12
+        shown = root.evaluate(_CELL_VALUE, [panel, *cell])
+        tol = 0.5 * 10 ** -rel.decimals + 1e-6
         assert abs(value - shown) <= tol, f"{label}: equation {state['equation']!r} != cell {shown}"
         assert abs(value - arrays[rel.output][cell]) <= tol, f"{label}: equation != cnnbook's output"
+        if rel.op == "max":  # the gradient goes to one input of the window: a largest one
+            (r, c), = state["routed"][rel.input]
+            assert (r, c) in want[rel.input] and arrays[rel.input][r, c] == arrays[rel.output][cell], label
 
 
 @pytest.mark.parametrize("entry", TRACED, ids=[b.factory.rpartition(":")[2] for b in TRACED])

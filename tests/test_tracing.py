@@ -149,7 +149,7 @@ def _views(entry, limit=40):
 
 
 TRACED = [b for b in BOOK if b.factory.rpartition(":")[2] in
-          {"conv_steps", "conv_arithmetic", "pixel_picker", "transposed_dilated"}]
+          {"conv_steps", "conv_arithmetic", "pixel_picker", "pooling_explorer", "transposed_dilated"}]
 
 
 @pytest.mark.parametrize("entry", TRACED, ids=[b.factory.rpartition(":")[2] for b in TRACED])

@@ -119,14 +119,33 @@ def _panel_image(panel: Panel, a: np.ndarray) -> str:
             f'src="data:image/png;base64,{data}">')
 
 
-def render_panel(panel: Panel, name: str | None = None) -> str:
+#: Traced image panels carry their values (for the equation line) rounded to this many decimals.
+VALUE_DECIMALS = 6
+
+
+def _image_values(a: np.ndarray) -> str:
+    """The array as JSON rows, rounded to :data:`VALUE_DECIMALS` (NaN as null, infinities clipped)."""
+    rows = [[None if np.isnan(v) else float(np.round(np.clip(v, -1e300, 1e300), VALUE_DECIMALS)) for v in row]
+            for row in a]
+    return json.dumps(rows, separators=(",", ":"))
+
+
+def render_panel(panel: Panel, name: str | None = None, traced: bool = False) -> str:
     """HTML for one panel: its title, its shape and the table or image, in a ``figure.cnnbook-panel``
-    whose ``data-panel`` is ``panel.name`` (else ``name``, else ``"panel"``)."""
+    whose ``data-panel`` is ``panel.name`` (else ``name``, else ``"panel"``).
+
+    An image sits in a ``div.cnnbook-img`` with ``data-rows``/``data-cols``; when ``traced`` (a tracing
+    relation names the panel) it also carries its values (``data-values``), for the equation line."""
     a = np.asarray(panel.array, dtype=np.float64)
     if a.ndim != 2:
         raise ValueError(f"panel {panel.title!r} must be a 2-D array, got shape {a.shape}")
     numbers = panel.numbers if panel.numbers is not None else max(a.shape) <= NUMBERS_UP_TO
-    body = _panel_table(panel, a) if numbers else _panel_image(panel, a)
+    if numbers:
+        body = _panel_table(panel, a)
+    else:
+        values = f" data-values='{_image_values(a)}'" if traced else ""
+        body = (f'<div class="cnnbook-img" data-rows="{a.shape[0]}" data-cols="{a.shape[1]}"{values}>'
+                f"{_panel_image(panel, a)}</div>")
     caption = f"{html.escape(panel.title)} <span class='cnnbook-dim'>{a.shape[0]}&times;{a.shape[1]}</span>"
     key = html.escape(panel.name or name or "panel", quote=True)
     return (f'<figure class="cnnbook-panel" data-panel="{key}"><figcaption>{caption}</figcaption>'
@@ -138,7 +157,8 @@ def render_view(view: View) -> str:
     relations as JSON in ``data-trace``) and the PyTorch call (``[data-role="torch-call"]``)."""
     shape = "(" + ", ".join(str(s) for s in view.shape) + ")"
     text = f' <span class="cnnbook-text">{html.escape(view.text)}</span>' if view.text else ""
-    panels = "".join(render_panel(p, f"panel-{k}") for k, p in enumerate(view.panels))
+    names = {n for rel in view.trace for n in (rel.output, rel.input, rel.kernel) if n}
+    panels = "".join(render_panel(p, f"panel-{k}", traced=p.name in names) for k, p in enumerate(view.panels))
     trace = ""
     if view.trace:
         blob = json.dumps([rel.to_json() for rel in view.trace], separators=(",", ":"))

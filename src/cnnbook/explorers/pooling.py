@@ -6,6 +6,7 @@ import numpy as np
 
 from ..data import sample_photo
 from ..explorer import Dropdown, Explorer, Panel, Slider, View, explorer_factory
+from ..explorer.tracing import POOL_DEFAULTS, Window, torch_call
 
 __all__ = ["pooling_explorer"]
 
@@ -39,10 +40,14 @@ def pooling_explorer(size: int = 16) -> Explorer:
         padded = f", padded by {p}" if p else ""
         panels = [
             Panel(f"input{padded}; windows of outputs [0, 0] and [{n_out - 1}, {n_out - 1}]", xp,
-                  numbers=False, vmin=0.0, vmax=1.0, highlight=[(0, 0, k, k), (last, last, k, k)], scale=7),
-            Panel(f"{kind}-pooled", y, numbers=False, vmin=0.0, vmax=1.0, scale=max(1, 112 // n_out)),
+                  numbers=False, vmin=0.0, vmax=1.0, highlight=[(0, 0, k, k), (last, last, k, k)], scale=7,
+                  name="input"),
+            Panel(f"{kind}-pooled (pick a pixel)", y, numbers=False, vmin=0.0, vmax=1.0,
+                  scale=max(1, 112 // n_out), name="output"),
         ]
-        return View(output=y, panels=panels, text=text)
+        trace = [Window("output", "input", k, stride=s, padding=p, op=kind, shown_padding=p, decimals=3)]
+        call = torch_call(f"{kind}_pool2d", "x", str(k), defaults=POOL_DEFAULTS, stride=s, padding=p)
+        return View(output=y, panels=panels, text=text, trace=trace, torch_call=call)
 
     return Explorer(
         compute,

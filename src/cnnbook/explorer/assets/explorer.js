@@ -37,16 +37,30 @@
     return s === "-0" ? "0" : s;
   }
 
-  function valueOf(td) {
-    var t = td.textContent.trim();
+  /* A cell is a <td> of a number grid, or, on an image panel (div.cnnbook-img), a square span laid over
+     the image (made when it is lit). Its value: the td's number, or the image's data-values entry. */
+  function imageValues(wrap) {
+    if (!wrap.cnnbookValues) wrap.cnnbookValues = JSON.parse(wrap.dataset.values || "[]");
+    return wrap.cnnbookValues;
+  }
+
+  function valueOf(cell) {
+    if (cell.tagName !== "TD") {
+      var row = imageValues(cell.parentNode)[+cell.dataset.row] || [];
+      var v = row[+cell.dataset.col];
+      return v === null || v === undefined ? NaN : v;
+    }
+    var t = cell.textContent.trim();
     if (t === "inf") return Infinity;
     if (t === "-inf") return -Infinity;
     if (t === "nan" || t === "") return NaN;
     return parseFloat(t);
   }
 
-  function factor(td) {  // a number as a factor of a product: negative ones in parentheses
-    var t = td.textContent.trim();
+  function textOf(cell, decimals) { return cell.tagName === "TD" ? cell.textContent.trim() : fmt(valueOf(cell), decimals); }
+
+  function factor(cell, decimals) {  // a number as a factor of a product: negative ones in parentheses
+    var t = textOf(cell, decimals);
     return t.charAt(0) === "-" ? "(" + t + ")" : t;
   }
 
@@ -76,21 +90,40 @@
     return out;
   }
 
+  /* The grid of panel `name`: its table.cnnbook-grid, or its div.cnnbook-img. */
   function tableOf(container, name) {
     if (!name) return null;
     var fig = container.querySelector('figure.cnnbook-panel[data-panel="' + name + '"]');
-    return fig ? fig.querySelector("table.cnnbook-grid") : null;
+    return fig ? fig.querySelector("table.cnnbook-grid, div.cnnbook-img") : null;
   }
 
-  function shapeOf(table) { return [table.rows.length, table.rows.length ? table.rows[0].cells.length : 0]; }
+  function shapeOf(grid) {
+    if (grid.tagName !== "TABLE") return [+grid.dataset.rows, +grid.dataset.cols];
+    return [grid.rows.length, grid.rows.length ? grid.rows[0].cells.length : 0];
+  }
 
-  function cellAt(table, r, c) {
-    var row = table && table.rows[r];
-    return row ? row.cells[c] || null : null;
+  function cellAt(grid, r, c) {
+    if (!grid) return null;
+    if (grid.tagName === "TABLE") {
+      var row = grid.rows[r];
+      return row ? row.cells[c] || null : null;
+    }
+    var shape = shapeOf(grid);
+    if (!(r >= 0 && r < shape[0] && c >= 0 && c < shape[1])) return null;
+    var span = grid.querySelector('span[data-row="' + r + '"][data-col="' + c + '"]');
+    if (!span) {
+      span = el("span", {"class": "cnnbook-px", "data-row": r, "data-col": c});
+      span.style.left = (100 * c / shape[1]) + "%";
+      span.style.top = (100 * r / shape[0]) + "%";
+      span.style.width = (100 / shape[1]) + "%";
+      span.style.height = (100 / shape[0]) + "%";
+      grid.appendChild(span);
+    }
+    return span;
   }
 
   // ------------------------------------------------------------------------------------ tracer
-  var PLAY_DELAYS = [1600, 1000, 600, 350, 180];  // ms per step for speeds 1..5
+  var PLAY_DELAYS = [1600, 800, 400, 150, 40];  // ms per step for speeds 1..5
 
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
@@ -112,6 +145,9 @@
     container.addEventListener("click", function (e) { self.onClick(e); });
     container.addEventListener("keydown", function (e) { self.onKey(e); });
     container.addEventListener("focusin", function (e) { self.onFocus(e); });
+    // a click focuses before it picks: the click decides which cell (the focus must not move the layout first)
+    container.addEventListener("mousedown", function () { self.pointer = true; });
+    container.addEventListener("mouseup", function () { setTimeout(function () { self.pointer = false; }, 0); });
   }
 
   Tracer.prototype.relations = function () {
@@ -163,6 +199,12 @@
     if (!panels) return;
     var traced = this.tracedNames(), any = Object.keys(traced).length > 0;
     Array.prototype.forEach.call(panels.querySelectorAll("figure.cnnbook-panel"), function (fig) {
+      var img = fig.querySelector("div.cnnbook-img");
+      if (img && traced[fig.dataset.panel]) {
+        img.tabIndex = 0;
+        img.setAttribute("role", "grid");
+        img.setAttribute("aria-label", fig.querySelector("figcaption").textContent + " (arrow keys pick a pixel)");
+      }
       var table = fig.querySelector("table.cnnbook-grid");
       if (!table) return;
       var on = !!traced[fig.dataset.panel];
@@ -190,7 +232,8 @@
     if (this.bar) this.bar.hidden = !any;
     if (!any) { this.stop(); return; }
     var p = this.pick;
-    if (p && cellAt(tableOf(this.container, p.panel), p.row, p.col) && traced[p.panel]) {
+    var grid = p && tableOf(this.container, p.panel), shape = grid && shapeOf(grid);
+    if (p && traced[p.panel] && grid && p.row < shape[0] && p.col < shape[1]) {
       this.select(p.panel, p.row, p.col, true);
     } else {
       this.pick = null;
@@ -202,16 +245,22 @@
     Array.prototype.forEach.call(this.container.querySelectorAll("td.linked, td.picked, td.routed"), function (td) {
       td.classList.remove("linked", "picked", "routed");
     });
+    Array.prototype.forEach.call(this.container.querySelectorAll("span.cnnbook-px"), function (s) { s.remove(); });
   };
 
   Tracer.prototype.select = function (panel, row, col, quiet) {
-    var container = this.container, table = tableOf(container, panel), td = cellAt(table, row, col);
-    if (!td) return;
+    var container = this.container, table = tableOf(container, panel);
+    if (!table) return;
+    var shape = shapeOf(table);
+    if (!(row >= 0 && row < shape[0] && col >= 0 && col < shape[1])) return;
     this.clear();
+    var td = cellAt(table, row, col);
     this.pick = {panel: panel, row: row, col: col};
     td.classList.add("picked");
-    Array.prototype.forEach.call(table.querySelectorAll("td[tabindex]"), function (c) { c.tabIndex = -1; });
-    td.tabIndex = 0;
+    if (table.tagName === "TABLE") {
+      Array.prototype.forEach.call(table.querySelectorAll("td[tabindex]"), function (c) { c.tabIndex = -1; });
+      td.tabIndex = 0;
+    }
     var lines = [];
     this.relations().forEach(function (rel) {
       var tin = tableOf(container, rel["in"]), tout = tableOf(container, rel.out), tk = tableOf(container, rel.kernel);
@@ -249,7 +298,7 @@
       if (w) w.classList.add("linked");
       var xv = valueOf(x), wv = w ? valueOf(w) : 1;
       values.push({x: x, v: xv});
-      terms.push(factor(x) + "·" + (w ? factor(w) : "1"));
+      terms.push(factor(x, rel.decimals) + "·" + (w ? factor(w, rel.decimals) : "1"));
       total += xv * wv;
     });
     if (rel.op === "max") {
@@ -310,12 +359,22 @@
     this.playButton.setAttribute("aria-pressed", "false");
   };
 
-  function tracedCell(tracer, target) {
-    var td = target && target.closest ? target.closest("td") : null;
-    if (!td || !tracer.container.contains(td)) return null;
-    var fig = td.closest("figure.cnnbook-panel");
+  function tracedCell(tracer, target, e) {
+    var hit = target && target.closest ? target.closest("td, div.cnnbook-img") : null;
+    if (!hit || !tracer.container.contains(hit)) return null;
+    var fig = hit.closest("figure.cnnbook-panel");
     if (!fig || !tracer.tracedNames()[fig.dataset.panel]) return null;
-    return {td: td, panel: fig.dataset.panel, row: +td.dataset.row, col: +td.dataset.col};
+    if (hit.tagName === "TD") return {td: hit, grid: hit.closest("table"), panel: fig.dataset.panel, row: +hit.dataset.row, col: +hit.dataset.col};
+    var shape = shapeOf(hit), row, col, p = tracer.pick;
+    if (e && e.type === "click") {
+      var box = hit.getBoundingClientRect();
+      row = Math.floor((e.clientY - box.top) / box.height * shape[0]);
+      col = Math.floor((e.clientX - box.left) / box.width * shape[1]);
+      row = Math.min(Math.max(row, 0), shape[0] - 1);
+      col = Math.min(Math.max(col, 0), shape[1] - 1);
+    } else if (p && p.panel === fig.dataset.panel) { row = p.row; col = p.col; }
+    else { row = 0; col = 0; }
+    return {td: null, grid: hit, panel: fig.dataset.panel, row: row, col: col};
   }
 
   Tracer.prototype.onClick = function (e) {
@@ -325,13 +384,14 @@
       copyText(code.textContent, copy.parentNode);
       return;
     }
-    var hit = tracedCell(this, e.target);
+    var hit = tracedCell(this, e.target, e);
     if (!hit) return;
     this.stop();
     this.select(hit.panel, hit.row, hit.col);
   };
 
   Tracer.prototype.onFocus = function (e) {
+    if (this.pointer) return;
     var hit = tracedCell(this, e.target);
     if (!hit) return;
     var p = this.pick;
@@ -353,11 +413,13 @@
     var move = MOVES[e.key];
     if (!move) return;
     e.preventDefault();
-    var table = hit.td.closest("table"), shape = shapeOf(table);
+    var shape = shapeOf(hit.grid);
     var r = Math.min(Math.max(hit.row + move[0], 0), shape[0] - 1);
     var c = Math.min(Math.max(hit.col + move[1], 0), shape[1] - 1);
-    var to = cellAt(table, r, c);
-    if (to && to !== hit.td) { this.stop(); to.focus(); }
+    this.stop();
+    if (!hit.td) { this.select(hit.panel, r, c); return; }
+    var to = cellAt(hit.grid, r, c);
+    if (to && to !== hit.td) to.focus();
   };
 
   function copyText(text, near) {
