@@ -168,6 +168,9 @@ class Explorer:
         A short identifier (``data-explorer`` on the page).
     title : str
         Shown above the controls.
+    own_image : OwnImage, optional
+        The explorer can work on the reader's image (:class:`cnnbook.explorer.images.OwnImage`): an
+        upload control in JupyterLab, and in the browser when it says how (``own_image.browser``).
 
     Attributes
     ----------
@@ -177,8 +180,9 @@ class Explorer:
     """
 
     def __init__(self, compute: Callable[..., View], controls: Sequence[Control], *, name: str,
-                 title: str = ""):
+                 title: str = "", own_image: Any = None):
         self.compute = compute
+        self.own_image = own_image
         self.controls = list(controls)
         self.name = name
         self.title = title

@@ -232,6 +232,10 @@ def to_html(explorer: Explorer) -> str:
         "data-shape": first[1],
         "data-checksum": first[2],
     }
+    if explorer.own_image is not None and explorer.own_image.browser is not None:
+        own = explorer.own_image
+        attrs["data-own-image"] = json.dumps({**own.browser, "max": list(own.max_shape), "min": own.min_side},
+                                             separators=(",", ":"))
     attr_html = " ".join(f'{k}="{html.escape(str(v), quote=True)}"' for k, v in attrs.items())
     blob = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     title = f'<div class="cnnbook-title">{html.escape(explorer.title)}</div>' if explorer.title else ""
