@@ -598,3 +598,61 @@ def test_phone_width_no_horizontal_scroll_and_legible(name, server, browser):
         assert not state["narrow"], f"{name}: image panels narrower than 192 px: {state['narrow']}"
     finally:
         context.close()
+
+
+# ------------------------------------------------------------------------------------------ own image
+def test_the_kernel_gallery_applies_the_nine_kernels_to_the_readers_image_in_the_browser(site, server, browser):
+    """A test image chosen in the website's kernel gallery: the page's output numbers, for each of the
+    nine kernels and both operations, equal cnnbook's on the same image (relative error <= 1e-6); an empty
+    file, a file that is not an image and a too-small image get a message; the book's image comes back."""
+    import cv2
+
+    from cnnbook.explorer import BOOK
+    from cnnbook.explorer.images import grey_from_bytes
+    from cnnbook.explorers.gallery import filter_image
+    from cnnbook.kernels import KERNEL_NAMES, get_kernel
+
+    entry = next(b for b in BOOK if b.factory.endswith(":kernel_gallery"))
+    explorer = entry.build()
+    rgb = np.random.default_rng(6).integers(0, 256, size=(40, 56, 3), dtype=np.uint8)
+    png = cv2.imencode(".png", rgb[..., ::-1].copy())[1].tobytes()
+    grey = grey_from_bytes(png)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    log = PageLog(page, server.base, site)
+    try:
+        page.goto(server.base + f"book/{entry.chapter}.html")
+        root = page.locator(f'[data-explorer="{explorer.name}"]').first
+        upload = root.locator('input[type="file"][data-role="own-image"]')
+        message = root.locator('[data-role="image-message"]')
+        for name, data, says in (("empty.png", b"", "is empty"), ("notes.png", b"just text", "is not an image"),
+                                 ("tiny.png", cv2.imencode(".png", rgb[:2, :2])[1].tobytes(), "is 2×2 pixels")):
+            upload.set_input_files(files=[{"name": name, "mimeType": "image/png", "buffer": data}])
+            page.wait_for_function("([m, s]) => m.textContent.includes(s)", arg=[message.element_handle(), says])
+            assert root.get_attribute("data-image") == "book"
+        upload.set_input_files(files=[{"name": "test.png", "mimeType": "image/png", "buffer": png}])
+        page.wait_for_function("r => r.dataset.image === 'own'", arg=root.element_handle())
+        assert "Showing your image (56×40 pixels" in message.inner_text()
+        shown = root.evaluate("r => Array.from(r.cnnbookViewer.own.grey)")
+        np.testing.assert_allclose(np.reshape(shown, grey.shape), grey, rtol=1e-12, atol=0)
+        kernel = root.locator('[data-control="kernel"]')
+        operation = root.locator('[data-control="operation"]')
+        for op_index, op in enumerate(["cross-correlation", "convolution"]):
+            operation.select_option(index=op_index)
+            for index, name in enumerate(KERNEL_NAMES):
+                kernel.select_option(index=index)
+                out = root.evaluate("r => ({shape: r.cnnbookViewer.own.output.shape,"
+                                    " values: Array.from(r.cnnbookViewer.own.output.values)})")
+                k = get_kernel(name)
+                want = filter_image(grey, k if op == "cross-correlation" else k[::-1, ::-1], padding=1)
+                got = np.reshape(out["values"], out["shape"])
+                assert got.shape == want.shape
+                err = np.abs(got - want).max() / (np.abs(want).max() or 1.0)
+                assert err <= 1e-6, f"{name}, {op}: relative error {err:.2e}"
+                assert json.loads(root.get_attribute("data-shape")) == list(want.shape)
+        root.locator('[data-role="book-image"]').click()
+        _check_setting(root, explorer, "back to the book's image",
+                       json.loads(root.get_attribute("data-setting")))
+        log.assert_clean(entry.chapter)
+    finally:
+        context.close()

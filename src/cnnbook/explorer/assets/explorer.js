@@ -442,6 +442,146 @@
     } else fallback();
   }
 
+  // ------------------------------------------------------------------------------------ own image
+  /* The reader's own image on the website (data-own-image on the root, from cnnbook.explorer.images.
+     OwnImage.browser): {kind: "correlate", kernels: {value of the kernel control: 3x3 rows},
+     kernel_control, operation_control, flip (the operation value that rotates the kernel by 180
+     degrees), padding, panel (the output panel), max: [height, width], min}. The file is decoded by the
+     browser, made grey with 0.299 R + 0.587 G + 0.114 B of values scaled to [0, 1] (as
+     cnnbook.explorer.images.grey_from_bytes), scaled down when larger than max, and every view then
+     shows the correlation of that image, zero-padded, computed here. */
+  function OwnImage(viewer, spec) {
+    this.viewer = viewer;
+    this.spec = spec;
+    this.grey = null;
+    var self = this, root = viewer.root;
+    var box = el("div", {"class": "cnnbook-own"});
+    var label = el("label", {}, "your image ");
+    this.input = el("input", {type: "file", accept: "image/*", "data-role": "own-image"});
+    label.appendChild(this.input);
+    this.bookButton = el("button", {type: "button", "data-role": "book-image"}, "the book's image");
+    this.bookButton.disabled = true;
+    this.message = el("span", {"data-role": "image-message", role: "status"});
+    [label, this.bookButton, this.message].forEach(function (e) { box.appendChild(e); });
+    var controls = root.querySelector(".cnnbook-controls");
+    controls.parentNode.insertBefore(box, controls.nextSibling);
+    this.input.addEventListener("change", function () { self.load(self.input.files[0]); });
+    this.bookButton.addEventListener("click", function () {
+      self.grey = null;
+      self.bookButton.disabled = true;
+      self.input.value = "";
+      root.dataset.image = "book";
+      viewer.render();
+      self.say("Back to the book's image.", false);
+    });
+    viewer.onRender(function () { if (self.grey) self.apply(); });
+    root.dataset.image = "book";
+  }
+
+  OwnImage.prototype.say = function (text, problem) {
+    this.message.className = problem ? "cnnbook-image-problem" : "cnnbook-image-note";
+    this.message.textContent = text;
+  };
+
+  OwnImage.prototype.load = function (file) {
+    var self = this, spec = this.spec;
+    if (!file) return;
+    var name = "“" + file.name + "”";
+    if (!file.size) { this.say(name + " is empty: choose an image file (PNG or JPEG, for example).", true); return; }
+    if (!window.createImageBitmap) { this.say("This browser cannot read images here.", true); return; }
+    createImageBitmap(file).then(function (bitmap) {
+      var w = bitmap.width, h = bitmap.height, mh = spec.max[0], mw = spec.max[1];
+      if (Math.min(w, h) < spec.min) {
+        self.say(name + " is " + w + "×" + h + " pixels: this explorer needs at least " + spec.min + "×" + spec.min +
+                 " (its largest kernel).", true);
+        return;
+      }
+      var nw = w, nh = h, note = "Showing your image (" + w + "×" + h + " pixels, in grey).";
+      if (h > mh || w > mw) {
+        var f = Math.min(mh / h, mw / w);
+        nh = Math.max(spec.min, Math.floor(h * f));
+        nw = Math.max(spec.min, Math.floor(w * f));
+        note = "Your image (" + w + "×" + h + " pixels) was scaled down to " + nw + "×" + nh +
+               " to fit this explorer (at most " + mw + "×" + mh + "), and made grey.";
+      }
+      var canvas = el("canvas");
+      canvas.width = nw;
+      canvas.height = nh;
+      var ctx = canvas.getContext("2d", {willReadFrequently: true});
+      ctx.imageSmoothingQuality = "high";
+      ctx.drawImage(bitmap, 0, 0, nw, nh);
+      var rgba = ctx.getImageData(0, 0, nw, nh).data, grey = new Float64Array(nw * nh);
+      for (var i = 0; i < nw * nh; i++) {
+        grey[i] = rgba[4 * i] / 255 * 0.299 + rgba[4 * i + 1] / 255 * 0.587 + rgba[4 * i + 2] / 255 * 0.114;
+      }
+      self.grey = grey;
+      self.shape = [nh, nw];
+      self.bookButton.disabled = false;
+      self.viewer.root.dataset.image = "own";
+      self.apply();
+      self.say(note, false);
+    }, function () {
+      self.say(name + " is not an image this browser can read: choose a PNG or JPEG file.", true);
+    });
+  };
+
+  /* The correlation of the grey image with the chosen kernel (zero padding), drawn into the output panel. */
+  OwnImage.prototype.compute = function () {
+    var spec = this.spec, setting = this.viewer.setting(), k = spec.kernels[setting[spec.kernel_control]];
+    var kh = k.length, kw = k[0].length, p = spec.padding, h = this.shape[0], w = this.shape[1];
+    if (setting[spec.operation_control] === spec.flip) k = k.slice().reverse().map(function (r) { return r.slice().reverse(); });
+    var oh = h + 2 * p - kh + 1, ow = w + 2 * p - kw + 1, y = new Float64Array(oh * ow), grey = this.grey;
+    for (var i = 0; i < oh; i++) for (var j = 0; j < ow; j++) {
+      var acc = 0;
+      for (var u = 0; u < kh; u++) {
+        var r = i + u - p;
+        if (r < 0 || r >= h) continue;
+        for (var v = 0; v < kw; v++) {
+          var c = j + v - p;
+          if (c >= 0 && c < w) acc += k[u][v] * grey[r * w + c];
+        }
+      }
+      y[i * ow + j] = acc;
+    }
+    return {shape: [oh, ow], values: y};
+  };
+
+  OwnImage.prototype.apply = function () {
+    var out = this.compute(), root = this.viewer.root, y = out.values, oh = out.shape[0], ow = out.shape[1];
+    this.output = out;
+    var lim = 0, signed = false;
+    for (var i = 0; i < y.length; i++) { lim = Math.max(lim, Math.abs(y[i])); if (y[i] < 0) signed = true; }
+    lim = lim || 1;
+    var lo = signed ? -lim : 0, canvas = el("canvas");
+    canvas.width = ow;
+    canvas.height = oh;
+    var ctx = canvas.getContext("2d"), img = ctx.createImageData(ow, oh);
+    for (i = 0; i < y.length; i++) {
+      var t = Math.min(Math.max((y[i] - lo) / (lim - lo), 0), 1), g = Math.round(t * 255);
+      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = g;
+      img.data[4 * i + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+    var fig = root.querySelector('figure.cnnbook-panel[data-panel="' + this.spec.panel + '"]');
+    var wrap = fig.querySelector(".cnnbook-img"), picture = wrap.querySelector("img");
+    var scale = Math.max(Math.max(1, Math.floor(192 / Math.max(oh, ow))), Math.ceil(192 / ow));
+    picture.src = canvas.toDataURL();
+    picture.width = ow * scale;
+    picture.height = oh * scale;
+    picture.alt = "the kernel applied to your image";
+    wrap.dataset.rows = oh;
+    wrap.dataset.cols = ow;
+    var dim = fig.querySelector(".cnnbook-dim");
+    if (dim) dim.textContent = oh + "×" + ow;
+    var shape = root.querySelector('[data-role="shape"]');
+    if (shape) shape.textContent = "(" + oh + ", " + ow + ")";
+    var text = root.querySelector(".cnnbook-text");
+    if (text) text.textContent = "your image: " + this.shape[0] + " rows × " + this.shape[1] + " columns, padding " +
+                                 this.spec.padding + ", so the output is " + oh + "×" + ow;
+    root.dataset.shape = JSON.stringify([oh, ow]);
+    root.dataset.checksum = "";
+  };
+
   // ------------------------------------------------------------------------------------ static viewer
   function Viewer(root) {
     this.root = root;
@@ -461,6 +601,7 @@
     wrap.appendChild(copy);
     bar.appendChild(wrap);
     this.tracer = new Tracer(root);
+    if (root.dataset.ownImage) this.own = new OwnImage(this, JSON.parse(root.dataset.ownImage));
     this.tracer.listeners.push(function () { if (self.shared) self.share(); });
     this.onRender(function () { self.tracer.refresh(); });
   }
