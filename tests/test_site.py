@@ -183,6 +183,7 @@ _SAME_AS = """(root, html) => {
   const shown = root.querySelector('.cnnbook-body').cloneNode(true);
   shown.querySelectorAll('table.cnnbook-grid, .cnnbook-img').forEach(g => ['role', 'aria-label', 'tabindex'].forEach(a => g.removeAttribute(a)));
   shown.querySelectorAll('span.cnnbook-px').forEach(e => e.remove());
+  shown.querySelectorAll('.cnnbook-panels').forEach(e => { e.classList.remove('tracing'); if (!e.getAttribute('class')) e.removeAttribute('class'); });
   shown.querySelectorAll('td').forEach(td => {
     ['data-row', 'data-col', 'tabindex', 'role'].forEach(a => td.removeAttribute(a));
     td.classList.remove('linked', 'picked', 'routed');

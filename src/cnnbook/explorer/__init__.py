@@ -15,6 +15,8 @@ small script swaps the precomputed views when a control moves. The package is sp
 - :mod:`~cnnbook.explorer.tracing`: :class:`~cnnbook.explorer.tracing.Window`, the relation between
   an output panel and the input (and kernel) panel it is computed from, and
   :func:`~cnnbook.explorer.tracing.torch_call`;
+- :mod:`~cnnbook.explorer.images`: :class:`~cnnbook.explorer.images.OwnImage`, how an explorer takes the
+  reader's own image (decoded with OpenCV, grey, fitted, with messages for files it cannot use);
 - :mod:`~cnnbook.explorer.assets`: ``explorer.css`` and ``explorer.js``, loaded once per page (and by
   the live face in JupyterLab): the static viewer, the shareable URL fragment, and tracing.
 
@@ -38,9 +40,16 @@ reader click a cell and see what it is made of (on the website and live in Jupyt
 
 ``explorer.js`` then lights, for a picked output cell, the input cells and taps of its window (and an
 input cell's readers), writes the equation with the panels' numbers, and steps through the output
-positions. The browser tests (tests/test_site.py) find every page whose explorer declares a trace and
+positions, and keeps the page's URL fragment on the setting of the explorer last moved (``#explorer=<name>&
+<control>=<value>...&pick=<panel>.<row>.<col>``, restored when the page opens; a "copy link" button).
+The browser tests (tests/test_site.py) find every page whose explorer declares a trace and
 check the lit cells against :meth:`~cnnbook.explorer.tracing.Window.linked`, and the equation's value
 against the output panel.
+
+The reader's own image is opt-in too: ``Explorer(..., own_image=OwnImage((height, width), min_side, use))``
+where ``use(image)`` makes ``compute`` work on that grey float image (``None``: the book's image again).
+JupyterLab then shows an upload control; the website too when ``OwnImage.browser`` tells ``explorer.js``
+how to recompute a view (only ``{"kind": "correlate", ...}``, the kernel gallery's nine 3×3 kernels).
 """
 from .model import (
     FACE_ENV,

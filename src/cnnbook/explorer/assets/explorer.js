@@ -254,6 +254,7 @@
     var shape = shapeOf(table);
     if (!(row >= 0 && row < shape[0] && col >= 0 && col < shape[1])) return;
     this.clear();
+    if (this.panelsEl) this.panelsEl.classList.add("tracing");
     var td = cellAt(table, row, col);
     this.pick = {panel: panel, row: row, col: col};
     td.classList.add("picked");
