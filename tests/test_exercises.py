@@ -21,9 +21,6 @@ import pytest
 
 BOOK = Path(__file__).resolve().parent.parent / "book"
 CHAPTERS = sorted(BOOK.glob("[0-9][0-9]_*.md"))
-#: Chapters whose exercises are still a plain list with one folded answer. Converting one to the
-#: structure means taking it off this list (a listed chapter that uses the directives fails below).
-PENDING = {"01", "02", "03"}
 LABEL = re.compile(r"ex-(\d\d)-[a-z0-9]+(?:-[a-z0-9]+)*")
 FENCE = re.compile(r"^(`{3,}|:{3,})\{([a-z-]+)\}\s*(.*)$")
 
@@ -146,17 +143,10 @@ def _structure_problems(path: Path) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("path", [p for p in CHAPTERS if p.name[:2] not in PENDING], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_exercises_follow_the_structure(path):
     problems = _structure_problems(path)
     assert not problems, f"{path.name}, '## Exercises':\n" + "\n".join(problems)
-
-
-def test_pending_chapters_are_really_pending():
-    converted = [p.name for p in CHAPTERS if p.name[:2] in PENDING
-                 and re.search(r"^```\{exercise", p.read_text(encoding="utf-8"), re.M)]
-    assert not converted, f"{converted} use the exercise directives: take them off PENDING"
-    assert [p for p in CHAPTERS if p.name[:2] not in PENDING], "no chapter follows the structure yet"
 
 
 def test_the_checker_finds_broken_structures(tmp_path):

@@ -15,6 +15,8 @@ from cnnbook import viz  # noqa: E402
 from cnnbook.data import sample_digit, sample_photo, small_grid  # noqa: E402
 from cnnbook.explorers.arithmetic import conv_arithmetic, conv_steps  # noqa: E402
 from cnnbook.explorers.gallery import equivariance, kernel_gallery  # noqa: E402
+from cnnbook.explorers.receptive import (REACHED, field_frame, receptive_field_explorer,  # noqa: E402
+                                         stack_layers)
 from cnnbook.kernels import KERNEL_NAMES, KERNELS, get_kernel  # noqa: E402
 
 
@@ -160,6 +162,43 @@ def test_true_convolution_in_conv_steps_matches_the_definition():
         for j in range(3):
             expected = sum(x[i + 1 - u, j + 1 - v] * kernel[u, v] for u in range(2) for v in range(2))
             assert y[i, j] == expected
+
+
+def test_receptive_field_explorer_shades_exactly_the_pixels_autograd_finds():
+    """For every setting: the stack in torch with all-ones weights and no padding; the gradient of the
+    shown unit with respect to the input is the view's output, the shaded pixels (darker than a hole) are
+    where it is non-zero, and the pale square is the r x r span of those pixels."""
+    ex = receptive_field_explorer()
+    settings = list(ex.settings())
+    assert len(settings) == 108
+    for setting in settings:
+        view = ex.view(**setting)
+        stack = stack_layers(**setting)
+        assert len(stack) == setting["layers"]
+        n, unit = field_frame(**setting)
+        x = torch.zeros(1, 1, n, n, dtype=torch.float64, requires_grad=True)
+        h = x
+        for k, s, d in stack:
+            h = TF.conv2d(h, torch.ones(1, 1, k, k, dtype=torch.float64), stride=s, dilation=d)
+        h[0, 0, unit, unit].backward()
+        grad = x.grad[0, 0].numpy()
+        np.testing.assert_array_equal(view.output, grad)
+        shade = view.panels[0].array
+        reached = shade >= REACHED
+        np.testing.assert_array_equal(reached, grad != 0)
+        rows, cols = np.nonzero(grad)
+        span = np.zeros_like(reached)
+        span[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1] = True
+        np.testing.assert_array_equal(shade > 0, span)
+        r = rows.max() - rows.min() + 1
+        assert f"= {r}, jump j = " in view.text and f"{r}×{r} = {r * r} pixels" in view.text, setting
+        assert f"top layer's {h.shape[-1]}×{h.shape[-1]} output" in view.text
+        # the table: one row (k, s, d, r, j) per layer, the last r the span autograd found
+        table = view.panels[1].array
+        assert table.shape == (len(stack), 5) and table[-1, 3] == r
+        np.testing.assert_array_equal(table[:, :3], stack)
+    view = ex.view(layers=2, kernel_size=3, stride="2 in the first layer", dilation="2 in every layer")
+    assert "reaches 49 of the 13×13 = 169 pixels" in view.text  # stride 2 then dilation 2: holes
 
 
 # ------------------------------------------------------------------------------------------ figures

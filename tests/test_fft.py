@@ -59,3 +59,10 @@ def test_bad_input_is_rejected_like_conv2d(module):
         module.fft_conv2d(np.zeros((1, 1, 5, 5)), np.zeros((1, 1, 6, 6)))
     with pytest.raises(TypeError):
         module.fft_conv2d(np.zeros((1, 1, 5, 5)), np.zeros((1, 1, 3, 3)), stride=2)
+
+
+def test_fft_conv2d_is_importable_from_the_top_level():
+    import cnnbook
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    w = np.ones((1, 1, 2, 2))
+    assert_close(cnnbook.fft_conv2d(x, w), TF.conv2d(to_torch(x), to_torch(w)), np.float64, "top level")

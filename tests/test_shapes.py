@@ -197,6 +197,46 @@ def test_receptive_field_is_the_support_of_the_input_gradient(layers):
     assert shapes.receptive_field(layers) == support.max() - support.min() + 1
 
 
+_LAYER = st.tuples(st.integers(1, 3), st.integers(1, 2), st.integers(1, 2))  # (k, s, d), kept small
+
+
+@given(layers=st.lists(_LAYER, min_size=1, max_size=3), unit=st.tuples(st.integers(0, 1), st.integers(0, 1)))
+def test_receptive_field_counts_are_the_input_gradient_of_a_2d_stack_of_ones(layers, unit):
+    """A stack of 2-D convolutions with all-ones weights, no padding: the input gradient of output unit
+    (a, b) is the outer product of receptive_field_counts with itself, placed at (a·j, b·j); its non-zero
+    pixels span r = receptive_field, and the top unit's jump is j."""
+    r, j = shapes.receptive_fields(layers)[-1]
+    n = r + j                                  # room for two units along each axis
+    x = torch.zeros(1, 1, n, n, dtype=torch.float64, requires_grad=True)
+    y = x
+    for k, s, d in layers:
+        y = TF.conv2d(y, torch.ones(1, 1, k, k, dtype=torch.float64), stride=s, dilation=d)
+    assert y.shape[-1] >= 2
+    a, b = unit
+    y[0, 0, a, b].backward()
+    counts = np.array(shapes.receptive_field_counts(layers), dtype=np.float64)
+    expected = np.zeros((n, n))
+    expected[a * j: a * j + r, b * j: b * j + r] = np.outer(counts, counts)
+    np.testing.assert_array_equal(x.grad[0, 0].numpy(), expected)
+    rows = np.nonzero(x.grad[0, 0].numpy().any(axis=1))[0]
+    assert (rows.min(), rows.max() - rows.min() + 1) == (a * j, r)
+    assert counts.sum() == np.prod([k for k, _, _ in layers])
+
+
+def test_receptive_field_counts_and_caption_by_hand():
+    """k = 3, d = 2: taps 0, 2, 4; then k = 2, s = 1 adds a copy shifted by one: 1 1 1 1 1 1."""
+    assert shapes.receptive_field_counts([(3, 1, 2)]) == [1, 0, 1, 0, 1]
+    assert shapes.receptive_field_counts([(3, 1, 2), 2]) == [1, 1, 1, 1, 1, 1]
+    assert shapes.receptive_field_counts([(3, 1, 1), (3, 1, 1)]) == [1, 2, 3, 2, 1]
+    assert shapes.receptive_field_counts([(2, 2, 1), (2, 2, 1)]) == [1, 1, 1, 1]
+    assert shapes.receptive_field_counts([]) == [1]
+    assert (shapes.receptive_field_text([(3, 1, 1), (3, 2, 1), (3, 1, 2)])
+            == "r = 1 + 1·(3 − 1)·1 + 1·(3 − 1)·1 + 2·(3 − 1)·2 = 13, jump j = 2")
+    assert shapes.receptive_field_text([]) == "r = 1, jump j = 1"
+    with pytest.raises(ValueError, match=r"layers\[1\]: stride must be >= 1, got 0"):
+        shapes.receptive_field_counts([3, (3, 0)])
+
+
 # ------------------------------------------------------------------------------------------ counts
 @given(dims=st.integers(1, 3), data=st.data())
 def test_conv_parameters_equal_torch_layers(dims, data):

@@ -30,12 +30,15 @@ surround
 emboss
     ``2`` top-left, ``-1`` at the centre and bottom-right: a diagonal difference (entries sum to 0)
     that makes the picture look like a relief lit from the top left.
+
+:func:`gaussian_kernel` gives the sampled Gaussian filter of any length, 1-D (its outer product with
+itself is the 2-D Gaussian blur).
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["KERNELS", "KERNEL_NAMES", "get_kernel"]
+__all__ = ["KERNELS", "KERNEL_NAMES", "get_kernel", "gaussian_kernel"]
 
 
 def _kernel3x3(rows) -> np.ndarray:
@@ -71,3 +74,23 @@ def get_kernel(name: str) -> np.ndarray:
     if name not in KERNELS:
         raise ValueError(f"kernel name must be one of {KERNEL_NAMES}, got {name!r}")
     return KERNELS[name].copy()
+
+
+def gaussian_kernel(size: int, sigma: float) -> np.ndarray:
+    """The 1-D Gaussian filter of ``size`` taps: ``w[u] = exp(-(u - c)^2 / (2 sigma^2)) / Z``.
+
+    ``c = (size - 1) / 2`` is the centre tap and ``Z`` makes the taps sum to 1, so a constant signal is
+    unchanged. The 2-D Gaussian kernel is ``np.outer(w, w)``.
+
+    Raises
+    ------
+    ValueError
+        If ``size`` is not a positive integer or ``sigma`` is not a positive number.
+    """
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size must be a positive integer, got {size!r}")
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)) or not sigma > 0:
+        raise ValueError(f"sigma must be a positive number, got {sigma!r}")
+    u = np.arange(size, dtype=np.float64) - (size - 1) / 2
+    w = np.exp(-u ** 2 / (2.0 * float(sigma) ** 2))
+    return w / w.sum()

@@ -1,8 +1,10 @@
 """Teaching primitives: the small building blocks the book assembles convolutions from.
 
-Notation: ``X`` an input (image), ``K`` or ``W`` a kernel of size ``k_h x k_w``,
-``(X star K)[i, j] = sum_{u, v} X[i + u, j + v] K[u, v]`` the (valid) cross-correlation and
-``X * K = X star rot180(K)`` the (mathematical) convolution.
+Notation (the book's): ``X`` an input (image), ``K`` or ``W`` a kernel of size ``k_h x k_w``,
+``(X star K)[i, j] = sum_{u, v} X[i + u, j + v] K[u, v]`` the valid, top-left aligned cross-correlation
+and ``(X * K)[i, j] = sum_{u, v} X[i - u, j - v] K[u, v]`` the full (mathematical) convolution, whose
+valid part, indexed from 0, is ``X star rot180(K)``: ``(X star rot180(K))[i, j] = (X * K)[i + k_h - 1,
+j + k_w - 1]``.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from .arguments import IntOrTuple, UnfoldArgs, as_float_array, int_tuple, paddin
 from .windows import sliding_windows
 
 __all__ = ["corr2d", "correlate2d", "convolve2d", "correlate1d", "convolve1d", "rot180", "pad2d",
-           "insert_zeros", "dilate_kernel", "im2col", "col2im", "conv_matrix"]
+           "insert_zeros", "dilate_kernel", "im2col", "col2im", "conv_matrix", "frequency_response"]
 
 _MODES = ("full", "valid", "same")
 
@@ -141,6 +143,32 @@ def convolve1d(x: ArrayLike, k: ArrayLike, mode: str = "full") -> np.ndarray:
     x, k = _signal_and_kernel(x, k)
     full = correlate1d(x, k[::-1], "full")
     return _crop_1d(full, len(x), len(k), mode)
+
+
+def frequency_response(w: ArrayLike, omega: ArrayLike) -> np.ndarray:
+    """The frequency response of a 1-D filter: ``w_hat(omega) = sum_u w[u] exp(-1j omega u)``.
+
+    A complex sinusoid ``x_t = exp(1j omega t)`` comes out of the convolution ``y = w * x`` as
+    ``y_t = w_hat(omega) x_t``: scaled by the gain ``|w_hat(omega)|`` and shifted in phase. At the DFT
+    frequencies ``omega = 2 pi f / n`` it equals ``numpy.fft.fft(w, n)[f]``.
+
+    Parameters
+    ----------
+    w : array (k,)
+        The filter taps ``w[0], ..., w[k - 1]``.
+    omega : float or array of any shape
+        Angular frequencies in radians per sample (``pi`` is the fastest wave, sign changing every
+        sample).
+
+    Returns
+    -------
+    complex array of the shape of ``omega``
+    """
+    w = as_float_array(w, "w", ndim=1, layout="(k,)")
+    if w.shape[0] == 0:
+        raise ValueError("w must have at least one tap, got an empty array")
+    omega = as_float_array(omega, "omega")
+    return np.exp(-1j * np.multiply.outer(omega, np.arange(w.shape[0]))) @ w
 
 
 def rot180(k: ArrayLike) -> np.ndarray:

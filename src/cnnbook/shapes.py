@@ -39,6 +39,8 @@ __all__ = [
     "conv_transpose_output_size",
     "receptive_field",
     "receptive_fields",
+    "receptive_field_counts",
+    "receptive_field_text",
     "conv_output_size_text",
     "pool_output_size_text",
     "conv_transpose_output_size_text",
@@ -406,6 +408,43 @@ def receptive_field(layers: Sequence) -> int:
     """
     fields = receptive_fields(layers)
     return fields[-1][0] if fields else 1
+
+
+def receptive_field_counts(layers: Sequence) -> list[int]:
+    """How many paths join each of the ``r`` input pixels of a unit's receptive field to the unit (one axis).
+
+    Entry ``t`` belongs to the input pixel ``t`` cells after the first pixel of the field. It is the
+    gradient of the unit with respect to that pixel when every weight of the stack is 1 (the stack has no
+    padding); a zero is a pixel inside the span of the field that no path reaches, a hole of a dilated
+    stack. The counts start as ``[1]``, and layer ``l`` adds up ``k_l`` copies shifted by
+    ``d_l j_{l-1}`` cells. Their length is :func:`receptive_field` and they sum to ``prod(k_l)``.
+    In 2-D, with square layers, a pixel's count is the product of its row's and its column's.
+
+    Example: ``receptive_field_counts([(3, 1, 2)]) == [1, 0, 1, 0, 1]``.
+    """
+    counts, j = [1], 1
+    for index, layer in enumerate(layers):
+        k, s, d = _layer(layer, index)
+        step = d * j
+        grown = [0] * (len(counts) + step * (k - 1))
+        for u in range(k):
+            for t, c in enumerate(counts):
+                grown[t + u * step] += c
+        counts, j = grown, j * s
+    return counts
+
+
+def receptive_field_text(layers: Sequence, name: str = "r") -> str:
+    """The recurrence of :func:`receptive_fields` evaluated as a caption, one term per layer, e.g. for
+    ``[(3, 1, 1), (3, 2, 1), (3, 1, 2)]``: ``"r = 1 + 1·(3 − 1)·1 + 1·(3 − 1)·1 + 2·(3 − 1)·2 = 13,
+    jump j = 2"``: each term is ``d_l·(k_l − 1)·j_{l−1}``."""
+    terms, j = ["1"], 1
+    for index, layer in enumerate(layers):
+        k, s, d = _layer(layer, index)
+        terms.append(f"{d}·({k} − 1)·{j}")
+        j *= s
+    value = f" = {receptive_field(layers)}" if len(terms) > 1 else ""
+    return f"{name} = {' + '.join(terms)}{value}, jump j = {j}"
 
 
 # --------------------------------------------------------------------------------------------------

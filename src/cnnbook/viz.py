@@ -480,3 +480,66 @@ def plot_layer_norms(norms: Mapping[str, Sequence[float]], layers: Sequence[str]
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _value_colours(values: np.ndarray) -> dict[float, tuple]:
+    """One colour per distinct value: the ten of ``tab10`` when they suffice, else evenly spaced shades
+    of ``viridis`` (so that no two values ever share a colour)."""
+    if len(values) <= 10:
+        return {v: plt.get_cmap("tab10")(i) for i, v in enumerate(values)}
+    shades = plt.get_cmap("viridis")(np.linspace(0.0, 0.95, len(values)))
+    return {v: tuple(s) for v, s in zip(values, shades)}
+
+
+def show_connections(layers: Mapping[str, ArrayLike], names: Mapping[float, str] | None = None) -> Figure:
+    """Each layer ``y = A x`` twice, side by side: as a bipartite graph (inputs ``x_c`` at the bottom,
+    outputs ``y_r`` at the top, one line per non-zero ``A[r, c]``) and as its matrix ``A`` (zeros white).
+
+    ``layers`` maps a title to a ``(n_out, n_in)`` matrix. Within a layer, entries of equal value get one
+    colour and different values different colours, in the lines and the cells alike, so weight sharing
+    shows as repeated colours; with ``names`` (value -> label, e.g. ``{1.0: "w0"}``) the cells print the
+    label instead of the number. Returns the figure.
+    """
+    mats = {title: np.asarray(a, dtype=np.float64) for title, a in layers.items()}
+    for title, a in mats.items():
+        if a.ndim != 2:
+            raise ValueError(f"layers[{title!r}] must be a 2-D (n_out, n_in) matrix, got shape {a.shape}")
+    n_in_max = max(a.shape[1] for a in mats.values())
+    fig, axes = plt.subplots(len(mats), 2, figsize=(TEXT_WIDTH, 2.3 * len(mats)), squeeze=False,
+                             gridspec_kw={"width_ratios": [1.25, 1]})
+    for (title, a), (graph, grid) in zip(mats.items(), axes):
+        n_out, n_in = a.shape
+        colours = _value_colours(np.unique(a[a != 0]))
+        x_in, x_out = np.arange(n_in), np.arange(n_out) + (n_in - n_out) / 2
+        for r, c in zip(*np.nonzero(a)):
+            graph.plot([x_in[c], x_out[r]], [0, 1], color=colours[a[r, c]], lw=1.6, zorder=1)
+        graph.scatter(x_in, np.zeros(n_in), s=160, color="white", edgecolor="#333333", zorder=2)
+        graph.scatter(x_out, np.ones(n_out), s=160, color="white", edgecolor="#333333", zorder=2)
+        for c, x in enumerate(x_in):
+            graph.text(x, 0, f"x{c}", ha="center", va="center", fontsize=7, zorder=3)
+        for r, x in enumerate(x_out):
+            graph.text(x, 1, f"y{r}", ha="center", va="center", fontsize=7, zorder=3)
+        graph.set_xlim(-0.6, n_in_max - 0.4)
+        graph.set_ylim(-0.25, 1.25)
+        graph.axis("off")
+        graph.set_title(f"{title}: {np.count_nonzero(a)} connections, {len(colours)} distinct weights",
+                        fontsize=9)
+        for r in range(n_out):
+            for c in range(n_in):
+                v = a[r, c]
+                grid.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, edgecolor="#bbbbbb",
+                                             facecolor="white" if v == 0 else colours[v], lw=0.6))
+                if v != 0:
+                    label = names.get(v, _format_cell(v, 2)) if names else _format_cell(v, 2)
+                    grid.text(c, r, label, ha="center", va="center", fontsize=7,
+                              color=_text_colour(colours[v]))
+        grid.set_xlim(-0.5, n_in - 0.5)
+        grid.set_ylim(n_out - 0.5, -0.5)
+        grid.set_aspect("equal")
+        grid.set_xticks(range(n_in))
+        grid.set_yticks(range(n_out))
+        grid.tick_params(labelsize=7, length=0)
+        grid.set_xlabel("input index c", fontsize=8)
+        grid.set_ylabel("output index r", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -98,6 +98,7 @@ BOOK: tuple[BookExplorer, ...] = (
     BookExplorer("02_convolution", "cnnbook.explorers.arithmetic:conv_steps"),
     BookExplorer("03_cross_correlation", "cnnbook.explorers.gallery:kernel_gallery"),
     BookExplorer("04_padding_stride_channels", "cnnbook.explorers.arithmetic:conv_arithmetic"),
+    BookExplorer("04_padding_stride_channels", "cnnbook.explorers.receptive:receptive_field_explorer"),
     BookExplorer("05_backprop", "cnnbook.explorers.backprop:pixel_picker"),
     BookExplorer("06_pooling", "cnnbook.explorers.pooling:pooling_explorer"),
     BookExplorer("07_transposed_dilated", "cnnbook.explorers.transposed:transposed_dilated"),

@@ -2,6 +2,7 @@
 
 - ``gallery``: the nine kernels on a photograph, translation equivariance (chapters 1 and 3);
 - ``arithmetic``: one step of a correlation, convolution arithmetic (chapters 2 and 4);
+- ``receptive``: one unit's receptive field through a stack of layers (chapter 4);
 - ``backprop``: which outputs one input pixel feeds (chapter 5);
 - ``pooling``: max and average pooling of a photograph (chapter 6);
 - ``transposed``: transposed and dilated convolution (chapter 7);
