@@ -1,6 +1,7 @@
 """Chapters in JupyterLab, as a reader uses them (`make lab`): each opens as a notebook, runs, and its
 explorer is a live widget whose stride slider changes the printed output shape (chapters 4, 6 and 7:
-convolution arithmetic, pooling, transposed convolution), and its first predict-then-check question
+convolution arithmetic, pooling, transposed convolution) and whose cells trace as on the website
+(picking an output cell lights its window and writes its equation), and its first predict-then-check question
 (a `cnnbook.quiz` widget, where the chapter has one) answers a wrong number, then the right one.
 
 Starts `jupyter lab` on 127.0.0.1 with a token and the project's JupyterLab settings
@@ -18,6 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -140,6 +142,8 @@ def test_chapter_runs_in_jupyterlab_and_stride_slider_updates_shape(lab, chapter
                 assert want[-1] == formula(setting)  # the explorer agrees with the size formula
                 expect(slider.locator(".widget-readout")).to_have_text(str(stride))
                 expect(shape).to_have_text(str(want), timeout=30_000)
+            if explorer.view(**{**default, "stride": strides[0]}).trace:
+                _check_live_tracing(live, explorer, {**default, "stride": strides[0]})
             if "quiz.number(" in (ROOT / "book" / chapter).read_text(encoding="utf-8"):
                 quizzes = panel.locator(".cnnbook-live-quiz")
                 assert quizzes.count(), f"{chapter} asks quiz questions but JupyterLab shows no quiz widget"
@@ -148,6 +152,40 @@ def test_chapter_runs_in_jupyterlab_and_stride_slider_updates_shape(lab, chapter
             page.screenshot(path=str(screenshot))
         finally:
             browser.close()
+
+
+def _check_live_tracing(live, explorer, setting):
+    """The live widget traces like the website: clicking an output cell lights the input cells of its
+    window (as cnnbook.explorer.tracing computes them) and writes the equation, whose value is the cell's;
+    Enter on a focused input cell lights the outputs that read it."""
+    view = explorer.view(**setting)
+    rel = view.trace[0]
+    shapes = {p.name: np.shape(p.array) for p in view.panels if p.name}
+    lit = """box => { const lit = {};
+      box.querySelectorAll('figure.cnnbook-panel').forEach(f => { lit[f.dataset.panel] =
+        Array.from(f.querySelectorAll('[data-row].linked')).map(c => [+c.dataset.row, +c.dataset.col]); });
+      const eq = box.querySelector('[data-role="equation"]');
+      return {lit, picked: Array.from(box.querySelectorAll('.picked')).map(c => [+c.dataset.row, +c.dataset.col]),
+              equation: eq && eq.textContent}; }"""
+    h, w = shapes[rel.output]
+    for cell in [(h - 1, w - 1), (h // 2, 0)]:
+        td = live.locator(f'figure[data-panel="{rel.output}"] tr').nth(cell[0]).locator("td").nth(cell[1])
+        td.click()
+        expect(live.locator('[data-role="equation"]')).to_contain_text(f"[{cell[0]}, {cell[1]}] = ", timeout=30_000)
+        state = live.evaluate(lit)
+        assert state["picked"] == [list(cell)]
+        want = rel.linked(rel.output, cell, shapes[rel.input], shapes[rel.output])
+        assert {tuple(c) for c in state["lit"][rel.input]} == want[rel.input]
+        value = float(state["equation"].rsplit(" = ", 1)[1])
+        assert value == float(td.inner_text()) == view.output[cell]
+    cell = (shapes[rel.input][0] // 2, 1)
+    live.locator(f'figure[data-panel="{rel.input}"] tr').nth(cell[0]).locator("td").nth(cell[1]).focus()
+    live.page.keyboard.press("Enter")
+    state = live.evaluate(lit)
+    want = rel.linked(rel.input, cell, shapes[rel.input], shapes[rel.output])
+    assert {tuple(c) for c in state["lit"][rel.output]} == want[rel.output]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    live.screenshot(path=str(SCREENSHOTS / f"lab_tracing_{explorer.name}.png"))
 
 
 def _answer_live_quiz(quiz):

@@ -18,6 +18,7 @@ import json
 import urllib.parse
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from browser_util import SCREENSHOTS, SITE
@@ -174,9 +175,22 @@ def _targets(n: int, current: int) -> list[int]:
     return [others[-1], others[0]] if len(others) >= 2 else others
 
 
+#: The displayed view equals cnnbook's render_view, once what explorer.js adds in the browser is taken
+#: away again: the cells' numbers (data-row/data-col), the grid roles and roving tabindex of traced
+#: grids (and image panels), the tracing classes and the squares laid over traced images.
 _SAME_AS = """(root, html) => {
   const t = document.createElement('template'); t.innerHTML = html;
-  return t.innerHTML === root.querySelector('.cnnbook-body').innerHTML; }"""
+  const shown = root.querySelector('.cnnbook-body').cloneNode(true);
+  shown.querySelectorAll('table.cnnbook-grid, .cnnbook-img').forEach(g => ['role', 'aria-label', 'tabindex'].forEach(a => g.removeAttribute(a)));
+  shown.querySelectorAll('span.cnnbook-px').forEach(e => e.remove());
+  shown.querySelectorAll('.cnnbook-panels').forEach(e => { e.classList.remove('tracing'); if (!e.getAttribute('class')) e.removeAttribute('class'); });
+  shown.querySelectorAll('td').forEach(td => {
+    ['data-row', 'data-col', 'tabindex', 'role'].forEach(a => td.removeAttribute(a));
+    td.classList.remove('linked', 'picked', 'routed');
+    if (td.getAttribute('class') === '') td.removeAttribute('class');
+  });
+  shown.querySelectorAll('.cnnbook-copied').forEach(e => e.remove());
+  return t.innerHTML === shown.innerHTML; }"""
 
 
 def _check_setting(root, explorer, label: str, want_setting: dict) -> dict:
@@ -315,6 +329,13 @@ def test_a_page_from_disk(site, browser):
         css = page.evaluate("getComputedStyle(document.querySelector('.bd-sidebar-primary')).display")
         assert css != "inline", "the theme's stylesheet did not load from disk"
         _exercise_explorers(page, f"file://{target.name}")
+        traced = page.locator(".cnnbook-panels[data-trace]")
+        if traced.count():  # tracing works from disk too: an output cell's equation adds up to the cell
+            rel = json.loads(traced.first.get_attribute("data-trace"))[0]
+            cell = traced.first.locator(f'figure[data-panel="{rel["out"]}"] td').first
+            cell.click()
+            equation = page.locator('[data-role="equation"]').first.inner_text()
+            assert _equation_value(equation) == float(cell.inner_text()), equation
         log.assert_clean(f"file://{target.name}")
     finally:
         context.close()
@@ -357,5 +378,299 @@ def test_download_links_resolve(site, server, browser):
                     nbjson = json.loads(r.body())
                     outputs = sum(len(c.get("outputs", [])) for c in nbjson["cells"] if c["cell_type"] == "code")
                     assert outputs > 0, f"{u}: the downloadable notebook is not the executed one"
+    finally:
+        context.close()
+
+
+# ------------------------------------------------------------------------------------------ tracing
+def _traced_entries():
+    from cnnbook.explorer import BOOK
+
+    if not (SITE / "index.html").is_file():
+        return []
+    traced = []
+    for b in BOOK:
+        page = (SITE / "book" / f"{b.chapter}.html").read_text(encoding="utf-8")
+        # this explorer's viewer: from its data-factory to the next viewer of the page
+        viewers = page.split('class="cnnbook-explorer"')
+        if any(f'data-factory="{b.factory}"' in v and "data-trace=" in v for v in viewers):
+            traced.append(b)
+    return traced
+
+
+TRACED = _traced_entries()
+
+_LIT = """root => {
+  const lit = {}, routed = {};
+  root.querySelectorAll('figure.cnnbook-panel').forEach(fig => {
+    const cells = sel => Array.from(fig.querySelectorAll(sel)).map(c => [+c.dataset.row, +c.dataset.col]);
+    lit[fig.dataset.panel] = cells('[data-row].linked');
+    routed[fig.dataset.panel] = cells('[data-row].routed');
+  });
+  const picked = Array.from(root.querySelectorAll('[data-row].picked')).map(c => [c.closest('figure').dataset.panel, +c.dataset.row, +c.dataset.col]);
+  const eq = root.querySelector('[data-role="equation"]');
+  return {lit, routed, picked, equation: eq ? eq.textContent : null, live: eq ? eq.getAttribute('aria-live') : null};
+}"""
+
+_CELL_VALUE = """(root, [panel, r, c]) => {
+  const fig = root.querySelector('figure.cnnbook-panel[data-panel="' + panel + '"]');
+  const table = fig.querySelector('table.cnnbook-grid');
+  if (table) return parseFloat(table.rows[r].cells[c].textContent);
+  return JSON.parse(fig.querySelector('.cnnbook-img').dataset.values)[r][c];
+}"""
+
+
+def _click_cell(root, panel: str, cell: tuple[int, int]) -> None:
+    """Click cell ``(row, col)`` of a panel: a table cell, or that pixel of an image panel."""
+    fig = root.locator(f'figure.cnnbook-panel[data-panel="{panel}"]')
+    if fig.locator("table.cnnbook-grid").count():
+        fig.locator("tr").nth(cell[0]).locator("td").nth(cell[1]).click()
+        return
+    img = fig.locator(".cnnbook-img")
+    rows, cols = int(img.get_attribute("data-rows")), int(img.get_attribute("data-cols"))
+    box = img.bounding_box()
+    img.click(position={"x": (cell[1] + 0.5) * box["width"] / cols, "y": (cell[0] + 0.5) * box["height"] / rows})
+
+
+def _fragment(explorer, setting: dict) -> str:
+    params = [("explorer", explorer.name)] + [(c.name, str(setting[c.name])) for c in explorer.controls]
+    return "#" + urllib.parse.urlencode(params)
+
+
+def _equation_value(text: str) -> float:
+    """The number after the last ' = ' of an equation line (before a remark in parentheses)."""
+    return float(text.rsplit(" = ", 1)[1].split()[0])
+
+
+def _check_pick(root, view, rel, panel: str, cell: tuple[int, int], label: str) -> None:
+    arrays = {p.name: np.asarray(p.array, dtype=float) for p in view.panels if p.name}
+    in_shape, out_shape = arrays[rel.input].shape, arrays[rel.output].shape
+    _click_cell(root, panel, cell)
+    state = root.evaluate(_LIT)
+    assert state["picked"] == [[panel, *cell]], f"{label}: picked {state['picked']}"
+    want = rel.linked(panel, cell, in_shape, out_shape)
+    for name, cells in want.items():
+        got = {tuple(c) for c in state["lit"][name]}
+        assert got == cells, f"{label}: {panel}{list(cell)} lights {sorted(got)} of {name!r}, want {sorted(cells)}"
+    others = {n: c for n, c in state["lit"].items() if n not in want and c}
+    assert not others, f"{label}: cells lit in panels {others} the relation does not name"
+    assert state["live"] == "polite", f"{label}: the equation is not an aria-live region"
+    if panel == rel.output:
+        value = _equation_value(state["equation"])
+        shown = root.evaluate(_CELL_VALUE, [panel, *cell])
+        tol = 0.5 * 10 ** -rel.decimals + 1e-6
+        assert abs(value - shown) <= tol, f"{label}: equation {state['equation']!r} != cell {shown}"
+        assert abs(value - arrays[rel.output][cell]) <= tol, f"{label}: equation != cnnbook's output"
+        if rel.op == "max":  # the gradient goes to one input of the window: a largest one
+            (r, c), = state["routed"][rel.input]
+            assert (r, c) in want[rel.input] and arrays[rel.input][r, c] == arrays[rel.output][cell], label
+
+
+@pytest.mark.parametrize("entry", TRACED, ids=[b.factory.rpartition(":")[2] for b in TRACED])
+def test_tracing_lights_what_cnnbook_computes(entry, site, server, browser):
+    """Random settings, opened from a URL fragment (which restores them); random cells picked: the lit
+    cells are the ones the explorer's relation computes in Python, the equation's value is the cell's;
+    stepping visits every output position in order, and play runs through them all."""
+    explorer = entry.build()
+    rng = np.random.default_rng(15)
+    settings = [s for s in explorer.settings() if explorer.view(**s).trace]
+    assert settings, f"{entry.factory}: its page holds a trace but no setting declares one"
+    chosen = [explorer.default_setting] + [settings[i] for i in rng.choice(len(settings), min(3, len(settings)),
+                                                                            replace=False)]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    log = PageLog(page, server.base, site)
+    try:
+        for setting in chosen:
+            setting = json.loads(json.dumps(setting))
+            label = f"{entry.factory} at {setting}"
+            page.goto(server.base + f"book/{entry.chapter}.html" + _fragment(explorer, setting))
+            page.wait_for_load_state("networkidle")
+            root = page.locator(f'[data-explorer="{explorer.name}"]').first
+            _check_setting(root, explorer, f"{label} (from the URL fragment)", setting)
+            view = explorer.view(**setting)
+            for rel in view.trace:
+                shapes = {p.name: np.shape(p.array) for p in view.panels if p.name}
+                for panel, count in ((rel.output, 3), (rel.input, 2)):
+                    h, w = shapes[panel]
+                    for _ in range(count):
+                        _check_pick(root, view, rel, panel, (int(rng.integers(h)), int(rng.integers(w))), label)
+            # step: next from the start visits every output position, row by row
+            rel = view.trace[0]
+            h, w = np.shape(next(p.array for p in view.panels if p.name == rel.output))
+            root.evaluate("r => { r.cnnbookViewer.tracer.pick = null; r.cnnbookViewer.tracer.clear(); }")
+            visited = []
+            for _ in range(h * w):
+                root.locator('[data-role="next"]').click()
+                visited.append(tuple(root.evaluate(_LIT)["picked"][0]))
+            assert visited == [(rel.output, i, j) for i in range(h) for j in range(w)], label
+            root.locator('[data-role="prev"]').click()
+            assert tuple(root.evaluate(_LIT)["picked"][0]) == (rel.output, *divmod(h * w - 2, w)) if h * w > 1 else True
+        # play, at the highest speed, from the start to the last position, then it stops by itself
+        root.evaluate("""r => { const t = r.cnnbookViewer.tracer; t.pick = null; t.clear(); window.__seen = [];
+                               t.listeners.push(() => window.__seen.push([t.pick.row, t.pick.col])); }""")
+        root.locator('[data-role="speed"]').fill("5")
+        root.locator('[data-role="play"]').click()
+        page.wait_for_function("r => r.querySelector('[data-role=\"play\"]').getAttribute('aria-pressed') === 'false'",
+                               arg=root.element_handle(), timeout=60_000)
+        seen = page.evaluate("window.__seen")
+        assert [tuple(s) for s in seen] == [(i, j) for i in range(h) for j in range(w)], f"play visited {seen}"
+        log.assert_clean(entry.chapter)
+    finally:
+        context.close()
+
+
+def test_the_url_fragment_follows_the_explorer_last_moved(site, server, browser):
+    """Moving a control writes the setting (and a picked cell) into the URL; opening that URL elsewhere
+    restores both; 'copy link' copies it."""
+    entry = TRACED[0] if TRACED else pytest.fail("no explorer on the site declares tracing")
+    explorer = entry.build()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base.rstrip("/"))
+    page = context.new_page()
+    try:
+        page.goto(server.base + f"book/{entry.chapter}.html")
+        root = page.locator(f'[data-explorer="{explorer.name}"]').first
+        slider = next(c for c in explorer.controls if c.kind == "slider" and len(c.values) > 1)
+        _move(root, slider.name, slider.kind, len(slider.values) - 1, slider.default_index)
+        setting = json.loads(root.get_attribute("data-setting"))
+        rel = explorer.view(**setting).trace[0]
+        root.locator(f'figure[data-panel="{rel.output}"] td').first.click()
+        url = page.url
+        assert "#" in url and f"explorer={explorer.name}" in url and f"pick={rel.output}.0.0" in url, url
+        root.locator('[data-role="copy-link"]').click()
+        page.wait_for_function("() => document.querySelector('.cnnbook-copied')")
+        assert page.evaluate("navigator.clipboard.readText()") == url
+        other = context.new_page()
+        other.goto(url)
+        root2 = other.locator(f'[data-explorer="{explorer.name}"]').first
+        _check_setting(root2, explorer, "restored from the URL", setting)
+        assert root2.evaluate(_LIT)["picked"] == [[rel.output, 0, 0]]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("entry", TRACED, ids=[b.factory.rpartition(":")[2] for b in TRACED])
+def test_keyboard_alone_moves_every_control_and_picks_a_cell(entry, site, server, browser):
+    """Tab reaches every control of a traced explorer (each labelled), arrows move it, Tab reaches the
+    grids, arrows move within one, Enter picks the cell."""
+    explorer = entry.build()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(server.base + f"book/{entry.chapter}.html")
+        root = page.locator(f'[data-explorer="{explorer.name}"]').first
+        root.locator("[data-control]").first.focus()
+        seen, moved = [], set()
+        for _ in range(40):
+            info = page.evaluate("""() => { const a = document.activeElement;
+              const lab = a.closest('label') || (a.id && document.querySelector('label[for=\"' + a.id + '\"]'));
+              return {control: a.dataset.control || null, role: a.dataset.role || null,
+                      grid: a.tagName === 'TD' || a.classList.contains('cnnbook-img'),
+                      name: (a.getAttribute('aria-label') || (lab && lab.textContent) || a.textContent || '').trim(),
+                      panel: a.closest('figure') ? a.closest('figure').dataset.panel : null}; }""")
+            seen.append(info)
+            assert info["name"], f"a focused element without a label: {info}"
+            if info["control"]:
+                before = root.get_attribute("data-setting")
+                is_range = page.evaluate("document.activeElement.tagName") == "INPUT"
+                page.keyboard.press("ArrowRight" if is_range else "ArrowDown")
+                if root.get_attribute("data-setting") == before:  # at its last value: the other way
+                    page.keyboard.press("ArrowLeft" if is_range else "ArrowUp")
+                if root.get_attribute("data-setting") != before:
+                    moved.add(info["control"])
+            if info["grid"]:
+                break
+            page.keyboard.press("Tab")
+        assert moved == {c.name for c in explorer.controls if len(c.values) > 1}, f"moved {moved}; went {seen}"
+        assert seen[-1]["grid"], f"Tab never reached a grid: {seen}"
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        state = root.evaluate(_LIT)
+        assert state["picked"] == [[seen[-1]["panel"], 1, 1]], state
+        assert state["equation"] and "[1, 1]" in state["equation"]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("name", [p for p in PAGES if p.startswith("book/0")])
+def test_phone_width_no_horizontal_scroll_and_legible(name, server, browser):
+    """At 390 px: the page does not scroll sideways and every explorer fits the width (panels wrap);
+    number cells are at least 24 px, image panels at least 192 px wide."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(server.base + name)
+        page.wait_for_load_state("networkidle")
+        state = page.evaluate("""() => ({
+          scroll: document.documentElement.scrollWidth, width: document.documentElement.clientWidth,
+          explorers: Array.from(document.querySelectorAll('[data-explorer]')).map(e => e.getBoundingClientRect().right),
+          small: Array.from(document.querySelectorAll('.cnnbook-explorer td')).filter(td => {
+            const r = td.getBoundingClientRect(); return r.width < 24 || r.height < 24; }).length,
+          narrow: Array.from(document.querySelectorAll('.cnnbook-explorer .cnnbook-panel img')).map(
+            i => i.getBoundingClientRect().width).filter(w => w < 192)})""")
+        assert state["scroll"] <= state["width"], f"{name}: scrolls sideways at 390 px: {state['scroll']}"
+        assert all(r <= state["width"] for r in state["explorers"]), f"{name}: an explorer overflows: {state}"
+        assert state["small"] == 0, f"{name}: {state['small']} number cells smaller than 24 px"
+        assert not state["narrow"], f"{name}: image panels narrower than 192 px: {state['narrow']}"
+    finally:
+        context.close()
+
+
+# ------------------------------------------------------------------------------------------ own image
+def test_the_kernel_gallery_applies_the_nine_kernels_to_the_readers_image_in_the_browser(site, server, browser):
+    """A test image chosen in the website's kernel gallery: the page's output numbers, for each of the
+    nine kernels and both operations, equal cnnbook's on the same image (relative error <= 1e-6); an empty
+    file, a file that is not an image and a too-small image get a message; the book's image comes back."""
+    import cv2
+
+    from cnnbook.explorer import BOOK
+    from cnnbook.explorer.images import grey_from_bytes
+    from cnnbook.explorers.gallery import filter_image
+    from cnnbook.kernels import KERNEL_NAMES, get_kernel
+
+    entry = next(b for b in BOOK if b.factory.endswith(":kernel_gallery"))
+    explorer = entry.build()
+    rgb = np.random.default_rng(6).integers(0, 256, size=(40, 56, 3), dtype=np.uint8)
+    png = cv2.imencode(".png", rgb[..., ::-1].copy())[1].tobytes()
+    grey = grey_from_bytes(png)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    log = PageLog(page, server.base, site)
+    try:
+        page.goto(server.base + f"book/{entry.chapter}.html")
+        root = page.locator(f'[data-explorer="{explorer.name}"]').first
+        upload = root.locator('input[type="file"][data-role="own-image"]')
+        message = root.locator('[data-role="image-message"]')
+        for name, data, says in (("empty.png", b"", "is empty"), ("notes.png", b"just text", "is not an image"),
+                                 ("tiny.png", cv2.imencode(".png", rgb[:2, :2])[1].tobytes(), "is 2×2 pixels")):
+            upload.set_input_files(files=[{"name": name, "mimeType": "image/png", "buffer": data}])
+            page.wait_for_function("([m, s]) => m.textContent.includes(s)", arg=[message.element_handle(), says])
+            assert root.get_attribute("data-image") == "book"
+        upload.set_input_files(files=[{"name": "test.png", "mimeType": "image/png", "buffer": png}])
+        page.wait_for_function("r => r.dataset.image === 'own'", arg=root.element_handle())
+        assert "Showing your image (56×40 pixels" in message.inner_text()
+        shown = root.evaluate("r => Array.from(r.cnnbookViewer.own.grey)")
+        np.testing.assert_allclose(np.reshape(shown, grey.shape), grey, rtol=1e-12, atol=0)
+        kernel = root.locator('[data-control="kernel"]')
+        operation = root.locator('[data-control="operation"]')
+        for op_index, op in enumerate(["cross-correlation", "convolution"]):
+            operation.select_option(index=op_index)
+            for index, name in enumerate(KERNEL_NAMES):
+                kernel.select_option(index=index)
+                out = root.evaluate("r => ({shape: r.cnnbookViewer.own.output.shape,"
+                                    " values: Array.from(r.cnnbookViewer.own.output.values)})")
+                k = get_kernel(name)
+                want = filter_image(grey, k if op == "cross-correlation" else k[::-1, ::-1], padding=1)
+                got = np.reshape(out["values"], out["shape"])
+                assert got.shape == want.shape
+                err = np.abs(got - want).max() / (np.abs(want).max() or 1.0)
+                assert err <= 1e-6, f"{name}, {op}: relative error {err:.2e}"
+                assert json.loads(root.get_attribute("data-shape")) == list(want.shape)
+        root.locator('[data-role="book-image"]').click()
+        _check_setting(root, explorer, "back to the book's image",
+                       json.loads(root.get_attribute("data-setting")))
+        log.assert_clean(entry.chapter)
     finally:
         context.close()

@@ -12,13 +12,44 @@ small script swaps the precomputed views when a control moves. The package is sp
 - :mod:`~cnnbook.explorer.live`: :class:`LiveExplorer`, the ipywidgets face (imported on first use);
 - :mod:`~cnnbook.explorer.registry`: :func:`explorer_factory`, :func:`rebuild` and :data:`BOOK`, the
   explorers the book shows;
-- :mod:`~cnnbook.explorer.assets`: ``explorer.css`` and ``explorer.js``, loaded once per page.
+- :mod:`~cnnbook.explorer.tracing`: :class:`~cnnbook.explorer.tracing.Window`, the relation between
+  an output panel and the input (and kernel) panel it is computed from, and
+  :func:`~cnnbook.explorer.tracing.torch_call`;
+- :mod:`~cnnbook.explorer.images`: :class:`~cnnbook.explorer.images.OwnImage`, how an explorer takes the
+  reader's own image (decoded with OpenCV, grey, fitted, with messages for files it cannot use);
+- :mod:`~cnnbook.explorer.assets`: ``explorer.css`` and ``explorer.js``, loaded once per page (and by
+  the live face in JupyterLab): the static viewer, the shareable URL fragment, and tracing.
 
 To add an explorer: write a factory in a topic module of :mod:`cnnbook.explorers`, decorated with
 :func:`explorer_factory` and returning an :class:`Explorer`; call it in a chapter; list it in
 :data:`BOOK` with the chapter and the arguments the chapter passes. The contract tests then check that
 it rebuilds from its page, that its static viewer holds exactly what the model computes for every
 setting, and that its live widget recomputes; its topic tests check its numbers against torch.
+
+Tracing is opt-in, per view, and changes nothing for an explorer that does not declare it. To let the
+reader click a cell and see what it is made of (on the website and live in JupyterLab):
+
+1. name the panels involved: ``Panel(..., name="input")``, ``Panel(..., name="output")`` (and the kernel's);
+2. declare how the output is computed, in panel coordinates: ``View(..., trace=[Window("output", "input",
+   k, stride=s, padding=p, dilation=d, kernel="kernel", shown_padding=p)])`` (``shown_padding``: the
+   rings of padding the input panel draws; ``op="max"``/``"avg"`` for pooling; ``transposed=True`` for
+   stamps that add up, as in a transposed convolution or a gradient; ``flip=True`` when the kernel
+   panel shows ``rot180`` of the weights);
+3. optionally show the PyTorch call: ``View(..., torch_call=torch_call("conv2d", "x", "w", stride=s,
+   defaults=CONV_DEFAULTS))``.
+
+``explorer.js`` then lights, for a picked output cell, the input cells and taps of its window (and an
+input cell's readers), writes the equation with the panels' numbers, and steps through the output
+positions, and keeps the page's URL fragment on the setting of the explorer last moved (``#explorer=<name>&
+<control>=<value>...&pick=<panel>.<row>.<col>``, restored when the page opens; a "copy link" button).
+The browser tests (tests/test_site.py) find every page whose explorer declares a trace and
+check the lit cells against :meth:`~cnnbook.explorer.tracing.Window.linked`, and the equation's value
+against the output panel.
+
+The reader's own image is opt-in too: ``Explorer(..., own_image=OwnImage((height, width), min_side, use))``
+where ``use(image)`` makes ``compute`` work on that grey float image (``None``: the book's image again).
+JupyterLab then shows an upload control; the website too when ``OwnImage.browser`` tells ``explorer.js``
+how to recompute a view (only ``{"kind": "correlate", ...}``, the kernel gallery's nine 3×3 kernels).
 """
 from .model import (
     FACE_ENV,
@@ -34,10 +65,11 @@ from .model import (
 )
 from .registry import BOOK, FACTORIES, BookExplorer, explorer_factory, rebuild
 from .static import payload, render_panel, render_view, to_html
+from .tracing import Window, torch_call
 
 __all__ = [
     "Control", "Slider", "Dropdown", "Panel", "View", "Explorer", "checksum", "MAX_SETTINGS",
     "FACE_ENV", "display_face",
     "render_panel", "render_view", "to_html", "payload",
-    "explorer_factory", "rebuild", "FACTORIES", "BookExplorer", "BOOK",
+    "explorer_factory", "rebuild", "FACTORIES", "BookExplorer", "BOOK", "Window", "torch_call",
 ]

@@ -87,7 +87,9 @@ class Panel:
 
     ``numbers`` chooses the table (``None``: small arrays only); ``cmap``, ``vmin`` and ``vmax`` colour
     it; ``highlight`` lists rectangles ``(row, col, height, width)`` to outline, e.g. the kernel window;
-    ``decimals`` rounds the printed numbers; ``scale`` is the size of an image pixel in screen pixels.
+    ``decimals`` rounds the printed numbers; ``scale`` is the size of an image pixel in screen pixels;
+    ``name`` identifies the panel on the page (``data-panel``), as the view's tracing relations
+    (:class:`~cnnbook.explorer.tracing.Window`) name it.
     """
 
     title: str
@@ -99,16 +101,34 @@ class Panel:
     highlight: Sequence[tuple[int, int, int, int]] = ()
     decimals: int = 2
     scale: int | None = None
+    name: str | None = None
 
 
 @dataclass
 class View:
     """What an explorer shows for one setting: the main ``output`` (its shape and checksum are
-    displayed and exposed to tests), the panels to draw, and a line of text (e.g. the size formula)."""
+    displayed and exposed to tests), the panels to draw, and a line of text (e.g. the size formula).
+
+    Optional: ``trace``, the relations between its named panels (:class:`~cnnbook.explorer.tracing.Window`)
+    that let the reader pick a cell and see what it is made of; ``torch_call``, the PyTorch call that
+    computes ``output`` (:func:`~cnnbook.explorer.tracing.torch_call`), shown under the panels.
+    """
 
     output: np.ndarray
     panels: list[Panel] = field(default_factory=list)
     text: str = ""
+    trace: Sequence[Any] = ()
+    torch_call: str = ""
+
+    def __post_init__(self) -> None:
+        names = [p.name for p in self.panels if p.name]
+        if len(set(names)) != len(names):
+            raise ValueError(f"panel names must be unique in a view, got {names}")
+        for rel in self.trace:
+            missing = [n for n in (rel.output, rel.input, rel.kernel) if n is not None and n not in names]
+            if missing:
+                raise ValueError(f"a tracing relation names panels {missing} that the view does not have "
+                                 f"(its panels: {names})")
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -148,6 +168,9 @@ class Explorer:
         A short identifier (``data-explorer`` on the page).
     title : str
         Shown above the controls.
+    own_image : OwnImage, optional
+        The explorer can work on the reader's image (:class:`cnnbook.explorer.images.OwnImage`): an
+        upload control in JupyterLab, and in the browser when it says how (``own_image.browser``).
 
     Attributes
     ----------
@@ -157,8 +180,9 @@ class Explorer:
     """
 
     def __init__(self, compute: Callable[..., View], controls: Sequence[Control], *, name: str,
-                 title: str = ""):
+                 title: str = "", own_image: Any = None):
         self.compute = compute
+        self.own_image = own_image
         self.controls = list(controls)
         self.name = name
         self.title = title

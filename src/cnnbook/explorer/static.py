@@ -31,6 +31,8 @@ NUMBERS_UP_TO = 12
 NAN_RGB = (250, 205, 215)
 #: The colour of the outlines drawn into image panels (tables outline with CSS: ``td.hl``).
 OUTLINE_RGB = (220, 30, 30)
+#: Image panels are shown at least this many screen pixels wide (pixelated), so a reader sees the pixels.
+MIN_IMAGE_WIDTH = 192
 
 _ids = itertools.count()
 
@@ -64,6 +66,9 @@ def _limits(panel: Panel, a: np.ndarray) -> tuple[float, float]:
 
 
 def _panel_table(panel: Panel, a: np.ndarray) -> str:
+    """A table of the numbers on their colours; a cell's class ``w`` asks for white ink (on a dark
+    colour), ``hl`` outlines it. (``explorer.js`` numbers the cells with ``data-row``/``data-col`` in the
+    browser, which keeps the precomputed views light.)"""
     lo, hi = _limits(panel, a)
     rgb = _colour(a, panel.cmap, lo, hi)
     marked = np.zeros(a.shape, dtype=bool)
@@ -74,10 +79,11 @@ def _panel_table(panel: Panel, a: np.ndarray) -> str:
         cells = []
         for j in range(a.shape[1]):
             r, g, b = (int(x) for x in rgb[i, j])
-            ink = "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"
-            cls = ' class="hl"' if marked[i, j] else ""
+            classes = " ".join(name for name, on in (("w", 0.299 * r + 0.587 * g + 0.114 * b <= 140),
+                                                      ("hl", marked[i, j])) if on)
+            cls = f' class="{classes}"' if classes else ""
             cells.append(
-                f'<td{cls} style="background:rgb({r},{g},{b});color:{ink}">'
+                f'<td{cls} style="background:#{r:02x}{g:02x}{b:02x}">'
                 f"{_format_number(float(a[i, j]), panel.decimals)}</td>"
             )
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -94,7 +100,7 @@ def _panel_image(panel: Panel, a: np.ndarray) -> str:
 
     lo, hi = _limits(panel, a)
     rgb = _colour(a, panel.cmap, lo, hi)
-    scale = panel.scale or max(1, 192 // max(a.shape))
+    scale = max(panel.scale or max(1, MIN_IMAGE_WIDTH // max(a.shape)), -(-MIN_IMAGE_WIDTH // a.shape[1]))
     big = rgb
     if panel.highlight:
         big = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
@@ -113,25 +119,55 @@ def _panel_image(panel: Panel, a: np.ndarray) -> str:
             f'src="data:image/png;base64,{data}">')
 
 
-def render_panel(panel: Panel) -> str:
-    """HTML for one panel: its title, its shape and the table or image."""
+#: Traced image panels carry their values (for the equation line) rounded to this many decimals.
+VALUE_DECIMALS = 6
+
+
+def _image_values(a: np.ndarray) -> str:
+    """The array as JSON rows, rounded to :data:`VALUE_DECIMALS` (NaN as null, infinities clipped)."""
+    rows = [[None if np.isnan(v) else float(np.round(np.clip(v, -1e300, 1e300), VALUE_DECIMALS)) for v in row]
+            for row in a]
+    return json.dumps(rows, separators=(",", ":"))
+
+
+def render_panel(panel: Panel, name: str | None = None, traced: bool = False) -> str:
+    """HTML for one panel: its title, its shape and the table or image, in a ``figure.cnnbook-panel``
+    whose ``data-panel`` is ``panel.name`` (else ``name``, else ``"panel"``).
+
+    An image sits in a ``div.cnnbook-img`` with ``data-rows``/``data-cols``; when ``traced`` (a tracing
+    relation names the panel) it also carries its values (``data-values``), for the equation line."""
     a = np.asarray(panel.array, dtype=np.float64)
     if a.ndim != 2:
         raise ValueError(f"panel {panel.title!r} must be a 2-D array, got shape {a.shape}")
     numbers = panel.numbers if panel.numbers is not None else max(a.shape) <= NUMBERS_UP_TO
-    body = _panel_table(panel, a) if numbers else _panel_image(panel, a)
+    if numbers:
+        body = _panel_table(panel, a)
+    else:
+        values = f" data-values='{_image_values(a)}'" if traced else ""
+        body = (f'<div class="cnnbook-img" data-rows="{a.shape[0]}" data-cols="{a.shape[1]}"{values}>'
+                f"{_panel_image(panel, a)}</div>")
     caption = f"{html.escape(panel.title)} <span class='cnnbook-dim'>{a.shape[0]}&times;{a.shape[1]}</span>"
-    return f'<figure class="cnnbook-panel"><figcaption>{caption}</figcaption>{body}</figure>'
+    key = html.escape(panel.name or name or "panel", quote=True)
+    return (f'<figure class="cnnbook-panel" data-panel="{key}"><figcaption>{caption}</figcaption>'
+            f"{body}</figure>")
 
 
 def render_view(view: View) -> str:
-    """HTML for a whole view: the output shape line, the text and the panels side by side."""
+    """HTML for a whole view: the output shape line, the text, the panels side by side (with the tracing
+    relations as JSON in ``data-trace``) and the PyTorch call (``[data-role="torch-call"]``)."""
     shape = "(" + ", ".join(str(s) for s in view.shape) + ")"
     text = f' <span class="cnnbook-text">{html.escape(view.text)}</span>' if view.text else ""
-    panels = "".join(render_panel(p) for p in view.panels)
+    names = {n for rel in view.trace for n in (rel.output, rel.input, rel.kernel) if n}
+    panels = "".join(render_panel(p, f"panel-{k}", traced=p.name in names) for k, p in enumerate(view.panels))
+    trace = ""
+    if view.trace:
+        blob = json.dumps([rel.to_json() for rel in view.trace], separators=(",", ":"))
+        trace = f' data-trace="{html.escape(blob, quote=True)}"'
+    call = (f'<div class="cnnbook-torch">PyTorch: <code data-role="torch-call">{html.escape(view.torch_call)}'
+            '</code> <button type="button" data-role="copy-call">copy</button></div>' if view.torch_call else "")
     return (
         f'<div class="cnnbook-shape">output shape: <code data-role="shape">{shape}</code>{text}</div>'
-        f'<div class="cnnbook-panels">{panels}</div>'
+        f'<div class="cnnbook-panels"{trace}>{panels}</div>{call}'
     )
 
 
@@ -196,6 +232,10 @@ def to_html(explorer: Explorer) -> str:
         "data-shape": first[1],
         "data-checksum": first[2],
     }
+    if explorer.own_image is not None and explorer.own_image.browser is not None:
+        own = explorer.own_image
+        attrs["data-own-image"] = json.dumps({**own.browser, "max": list(own.max_shape), "min": own.min_side},
+                                             separators=(",", ":"))
     attr_html = " ".join(f'{k}="{html.escape(str(v), quote=True)}"' for k, v in attrs.items())
     blob = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     title = f'<div class="cnnbook-title">{html.escape(explorer.title)}</div>' if explorer.title else ""

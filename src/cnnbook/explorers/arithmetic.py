@@ -6,6 +6,7 @@ import numpy as np
 
 from ..data import small_grid
 from ..explorer import Dropdown, Explorer, Panel, Slider, View, explorer_factory
+from ..explorer.tracing import CONV_DEFAULTS, Window, torch_call
 
 __all__ = ["conv_arithmetic", "conv_steps"]
 
@@ -51,13 +52,17 @@ def conv_arithmetic(n: int = 7, seed: int = 0) -> Explorer:
                 + f"   (window spans {span} cells; padded input {n + 2 * p}×{n + 2 * p})")
         panels = [
             Panel(f"padded input (p = {p}), windows of outputs [0, 0] and [{i}, {j}]", xp, numbers=True,
-                  cmap="Blues", vmin=-2, vmax=14, highlight=taps),
+                  cmap="Blues", vmin=-2, vmax=14, highlight=taps, name="input"),
             Panel(f"output = window sums, cell [{i}, {j}]", y, numbers=True, cmap="Greens",
-                  vmin=-float(y.max()) * 0.2, vmax=float(y.max()) * 1.6 or 1.0, highlight=[(i, j, 1, 1)]),
+                  vmin=-float(y.max()) * 0.2, vmax=float(y.max()) * 1.6 or 1.0, highlight=[(i, j, 1, 1)],
+                  name="output"),
             Panel("windows reading each input cell", coverage, numbers=True, cmap="Oranges",
-                  vmin=-1, vmax=float(coverage.max()) * 1.6 or 1.0),
+                  vmin=-1, vmax=float(coverage.max()) * 1.6 or 1.0, name="coverage"),
         ]
-        return View(output=y, panels=panels, text=text)
+        trace = [Window("output", "input", k, stride=s, padding=p, dilation=d, shown_padding=p)]
+        call = torch_call("conv2d", "x", f"torch.ones(1, 1, {k}, {k})", defaults=CONV_DEFAULTS,
+                          stride=s, padding=p, dilation=d)
+        return View(output=y, panels=panels, text=text, trace=trace, torch_call=call)
 
     return Explorer(
         compute,
@@ -93,15 +98,17 @@ def conv_steps(n: int = 4, k: int = 2, seed: int = 1) -> Explorer:
                 f"output size = {n} − {k} + 1 = {n_out}")
         panels = [
             Panel("input X", x, numbers=True, cmap="Blues", vmin=-2, vmax=14,
-                  highlight=[(row, col, k, k)]),
+                  highlight=[(row, col, k, k)], name="input"),
             Panel("kernel as applied" + (" (rot180)" if operation == "convolution" else ""), applied,
-                  numbers=True, cmap="Oranges", vmin=-1, vmax=float(kernel.max()) * 1.6),
+                  numbers=True, cmap="Oranges", vmin=-1, vmax=float(kernel.max()) * 1.6, name="kernel"),
             Panel("products in the window", products, numbers=True, cmap="Purples", vmin=-5,
-                  vmax=float(products.max()) * 1.6 or 1.0),
+                  vmax=float(products.max()) * 1.6 or 1.0, name="products"),
             Panel("output Y", y, numbers=True, cmap="Greens", vmin=-5, vmax=float(y.max()) * 1.6,
-                  highlight=[(row, col, 1, 1)]),
+                  highlight=[(row, col, 1, 1)], name="output"),
         ]
-        return View(output=y, panels=panels, text=text)
+        trace = [Window("output", "input", k, kernel="kernel", symbols=("Y", "X", "K"))]
+        weight = "w" if operation == "cross-correlation" else "torch.flip(w, [2, 3])"
+        return View(output=y, panels=panels, text=text, trace=trace, torch_call=torch_call("conv2d", "x", weight))
 
     return Explorer(
         compute,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explorer import Explorer, Panel, Slider, View, explorer_factory
+from ..explorer.tracing import CONV_DEFAULTS, Window, torch_call
 
 __all__ = ["pixel_picker", "pixel_influence"]
 
@@ -36,6 +37,13 @@ def pixel_influence(weight: np.ndarray, input_shape, row: int, col: int, stride:
     return m
 
 
+def _upstream(n_out: int) -> np.ndarray:
+    """A fixed upstream gradient ``G = dL/dY`` of small non-zero integers (the same on every page load)."""
+    g = np.random.default_rng(5).integers(-3, 4, size=(n_out, n_out)).astype(np.float64)
+    g[g == 0] = 1.0
+    return g
+
+
 @explorer_factory
 def pixel_picker(n: int = 5) -> Explorer:
     """Row/column sliders pick an input pixel ``X[r, c]`` of an ``n x n`` input; kernel size and stride
@@ -43,8 +51,14 @@ def pixel_picker(n: int = 5) -> Explorer:
 
     Output: ``M[i, j] = dY[i, j]/dX[r, c]`` (:func:`pixel_influence`), the kernel tap through which the
     pixel reaches each output position (0 where it does not). Panels: the zero-padded input with the
-    pixel outlined, the kernel with the taps used outlined, and ``M`` with the outputs fed outlined.
+    pixel outlined, the kernel with the taps used outlined, and ``M`` with the outputs fed outlined;
+    then the whole gradient for an upstream gradient ``G = dL/dY`` of small integers:
+    ``G``, ``rot180(W)`` and ``dL/dX = conv_transpose2d(G, W, stride)`` (torch's ``grad_input``), traced:
+    picking a cell of ``dL/dX`` lights the entries of ``G`` and the taps of ``rot180(W)`` that meet
+    there (the full correlation of the zero-stuffed ``G`` with ``rot180(W)``), and
+    ``dL/dX[r, c] = sum_{i,j} G[i, j] M[i, j]``.
     """
+    from .. import functional as F
     from ..shapes import conv_output_size_text
 
     def compute(row: int, col: int, kernel_size: int, stride: int, padding: int = 0) -> View:
@@ -60,6 +74,9 @@ def pixel_picker(n: int = 5) -> Explorer:
                 f"X[{row}, {col}] feeds {len(fed)} of {n_out * n_out} outputs, "
                 + (f"each through tap W[{row} − {s}·i, {col} − {s}·j]" if p == 0 else
                  f"each through tap W[{row} + {p} − {s}·i, {col} + {p} − {s}·j]"))
+        g = _upstream(n_out)
+        extra = n + 2 * p - k - (n_out - 1) * s  # rows the stride never reaches: output_padding
+        dx = F.conv_transpose2d(g[None, None], w[None, None], stride=s, padding=p, output_padding=extra)[0, 0]
         panels = [
             Panel(f"input, pixel X[{row}, {col}]", xp, numbers=True,
                   cmap="Blues", vmin=-0.5, vmax=2.0, highlight=[(row + p, col + p, 1, 1)]),
@@ -67,8 +84,20 @@ def pixel_picker(n: int = 5) -> Explorer:
                   vmax=k * k * 1.8, highlight=taps),
             Panel(f"dY[i, j]/dX[{row}, {col}]", m, numbers=True, cmap="Greens", vmin=-k * k * 0.3,
                   vmax=k * k * 1.8, highlight=fed),
+            Panel("upstream gradient G = dL/dY", g, numbers=True, cmap="coolwarm", vmin=-6, vmax=6, name="G"),
+            Panel("rot180(W)", w[::-1, ::-1], numbers=True, cmap="Oranges", vmin=-k * k * 0.3, vmax=k * k * 1.8,
+                  name="rotW"),
+            Panel(f"dL/dX (pick a cell; X[{row}, {col}] outlined)", dx, numbers=True, cmap="coolwarm",
+                  vmin=-float(np.abs(dx).max()) * 1.6 or -1.0, vmax=float(np.abs(dx).max()) * 1.6 or 1.0,
+                  highlight=[(row, col, 1, 1)], name="dX"),
         ]
-        return View(output=m, panels=panels, text=text)
+        trace = [Window("dX", "G", k, stride=s, padding=p, kernel="rotW", transposed=True, flip=True,
+                        symbols=("dL/dX", "G", "rot180(W)"))]
+        call = (torch_call("conv_transpose2d", "G", "w", defaults=CONV_DEFAULTS, stride=s, padding=p,
+                           output_padding=extra)
+                + "  # = x.grad after " + torch_call("conv2d", "x", "w", defaults=CONV_DEFAULTS, stride=s,
+                                                     padding=p) + ".backward(G)")
+        return View(output=m, panels=panels, text=text, trace=trace, torch_call=call)
 
     return Explorer(
         compute,

@@ -10,6 +10,8 @@ import numpy as np
 
 from ..data import sample_digit, sample_photo
 from ..explorer import Dropdown, Explorer, Panel, Slider, View, explorer_factory
+from ..explorer.images import OwnImage
+from ..explorer.tracing import CONV_DEFAULTS, torch_call
 from ..kernels import KERNEL_NAMES, get_kernel
 
 __all__ = ["kernel_gallery", "equivariance", "filter_image"]
@@ -41,30 +43,45 @@ def kernel_gallery(image: str = "china.jpg", height: int = 64, width: int = 96) 
     or as a true convolution (the kernel rotated by 180 degrees first). Padding 1, stride 1: the output has
     the size of the image. Panels: the kernel as applied and the output (the photograph itself is shown by
     the chapter, not repeated in every precomputed view, to keep the page light).
+
+    The reader's own image (:class:`~cnnbook.explorer.images.OwnImage`): uploaded in JupyterLab, or chosen
+    on the website, where ``explorer.js`` applies the nine kernels itself (grey, zero padding 1, 3×3
+    correlation); at most ``height x width`` (larger images are scaled down), at least 3×3.
     """
     photo = sample_photo(image, height, width)
+    state = {"image": photo}
+
+    def use(own: np.ndarray | None) -> None:
+        state["image"] = photo if own is None else own
 
     def compute(kernel: str, operation: str) -> View:
         k = get_kernel(kernel)
+        x = state["image"]
         applied = k if operation == "cross-correlation" else k[::-1, ::-1].copy()
-        y = filter_image(photo, applied, padding=1)
+        y = filter_image(x, applied, padding=1)
         lim = float(np.abs(y).max()) or 1.0
         signed = bool((y < 0).any())
         panels = [
             Panel("kernel as applied", applied,
                   numbers=True, cmap="coolwarm", vmin=-float(np.abs(applied).max()),
-                  vmax=float(np.abs(applied).max())),
+                  vmax=float(np.abs(applied).max()), name="kernel"),
             Panel("output (feature map)", y, numbers=False, cmap="gray",
-                  vmin=-lim if signed else 0.0, vmax=lim),
+                  vmin=-lim if signed else 0.0, vmax=lim, name="output"),
         ]
-        return View(output=y, panels=panels, text=_size_text(height, width, 3, 1))
+        weight = "w" if operation == "cross-correlation" else "torch.flip(w, [2, 3])"
+        return View(output=y, panels=panels, text=_size_text(x.shape[0], x.shape[1], 3, 1),
+                    torch_call=torch_call("conv2d", "x", weight, defaults=CONV_DEFAULTS, padding=1))
 
+    browser = {"kind": "correlate", "kernel_control": "kernel", "operation_control": "operation",
+               "flip": "convolution", "padding": 1, "panel": "output",
+               "kernels": {name: get_kernel(name).tolist() for name in KERNEL_NAMES}}
     return Explorer(
         compute,
         [Dropdown("kernel", KERNEL_NAMES, default="sobel x"),
          Dropdown("operation", ["cross-correlation", "convolution"])],
         name="kernel-gallery",
         title="Nine classic 3x3 kernels on a photograph (padding 1, stride 1)",
+        own_image=OwnImage((height, width), 3, use, browser=browser),
     )
 
 
@@ -97,7 +114,8 @@ def equivariance(digit: int = 0, canvas: int = 16, kernel: str = "sobel x",
             Panel("difference", diff, numbers=False, cmap="coolwarm", vmin=-lim, vmax=lim, scale=6),
         ]
         text = f"shift (dy, dx) = ({dy}, {dx}); max |difference| = {float(np.abs(diff).max()):.3g}"
-        return View(output=y, panels=panels, text=text)
+        call = torch_call("conv2d", f"torch.roll(x, ({dy}, {dx}), (2, 3))", "w", defaults=CONV_DEFAULTS, padding=1)
+        return View(output=y, panels=panels, text=text, torch_call=call)
 
     return Explorer(
         compute,

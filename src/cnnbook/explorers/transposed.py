@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explorer import Dropdown, Explorer, Panel, Slider, View, explorer_factory
+from ..explorer.tracing import CONV_DEFAULTS, Window, torch_call
 
 __all__ = ["transposed_dilated"]
 
@@ -51,17 +52,21 @@ def transposed_dilated(n_transposed: int = 3, n_dilated: int = 7) -> Explorer:
             z = insert_zeros(x, s)
             z = pad2d(z, ring) if ring >= 0 else z[-ring:ring, -ring:ring]
             panels = [
-                Panel("input", x, numbers=True, cmap="Blues", vmin=-2, vmax=14),
+                Panel("input", x, numbers=True, cmap="Blues", vmin=-2, vmax=14, name="input"),
                 Panel(f"zeros inserted (s − 1 = {s - 1}), padded by d(k−1)−p = {ring}", z,
                       numbers=max(z.shape) <= 16, cmap="Blues", vmin=-2, vmax=14),
                 Panel(f"kernel ({k}×{k} ones, dilation {d})", wd, numbers=True, cmap="Oranges", vmin=-1,
-                      vmax=3),
+                      vmax=3, name="kernel"),
                 Panel("transposed convolution output", y, numbers=max(y.shape) <= 16, cmap="Greens",
-                      vmin=-float(y.max()) * 0.2, vmax=float(y.max()) * 1.6 or 1.0),
+                      vmin=-float(y.max()) * 0.2, vmax=float(y.max()) * 1.6 or 1.0, name="output"),
             ]
+            trace = [Window("output", "input", k, stride=s, padding=p, dilation=d, kernel="kernel",
+                            transposed=True, kernel_dilated=True)]
+            call = torch_call("conv_transpose2d", "x", f"torch.ones(1, 1, {k}, {k})", defaults=CONV_DEFAULTS,
+                              stride=s, padding=p, dilation=d)
             text = head + (f"   (windows overlap unevenly: values {int(y.min())}..{int(y.max())})"
                            if y.min() != y.max() else "   (every output cell covered equally)")
-            return View(output=y, panels=panels, text=text)
+            return View(output=y, panels=panels, text=text, trace=trace, torch_call=call)
         n = n_dilated
         x = _input("digits", n)
         span = effective_kernel_size(k, d)
@@ -71,12 +76,18 @@ def transposed_dilated(n_transposed: int = 3, n_dilated: int = 7) -> Explorer:
         taps = [(u * d, v * d, 1, 1) for u in range(k) for v in range(k)]
         panels = [
             Panel(f"padded input (p = {p}), taps of output [0, 0]", pad2d(x, p), numbers=True,
-                  cmap="Blues", vmin=-2, vmax=14, highlight=taps),
-            Panel(f"dilated kernel ({span}×{span})", wd, numbers=True, cmap="Oranges", vmin=-1, vmax=3),
+                  cmap="Blues", vmin=-2, vmax=14, highlight=taps, name="input"),
+            Panel(f"dilated kernel ({span}×{span})", wd, numbers=True, cmap="Oranges", vmin=-1, vmax=3,
+                  name="kernel"),
             Panel("dilated convolution output", y, numbers=True, cmap="Greens",
-                  vmin=-float(y.max()) * 0.2, vmax=float(y.max()) * 1.6 or 1.0, highlight=[(0, 0, 1, 1)]),
+                  vmin=-float(y.max()) * 0.2, vmax=float(y.max()) * 1.6 or 1.0, highlight=[(0, 0, 1, 1)],
+                  name="output"),
         ]
-        return View(output=y, panels=panels, text=text)
+        trace = [Window("output", "input", k, stride=s, padding=p, dilation=d, kernel="kernel",
+                        kernel_dilated=True, shown_padding=p)]
+        call = torch_call("conv2d", "x", f"torch.ones(1, 1, {k}, {k})", defaults=CONV_DEFAULTS,
+                          stride=s, padding=p, dilation=d)
+        return View(output=y, panels=panels, text=text, trace=trace, torch_call=call)
 
     return Explorer(
         compute,

@@ -1,0 +1,175 @@
+"""Dependency tracing: which cells of one panel a cell of another panel is computed from.
+
+An explorer declares, for each view, how its output panel is computed from its input panel (and the
+kernel panel): a :class:`Window` relation, the one relation behind correlation, convolution, pooling and
+transposed convolution. The declaration is a handful of numbers (kernel size, stride, padding,
+dilation, ...), written into the page as JSON (``data-trace`` of the view's panels) and read by
+``explorer.js``, on the website and live in JupyterLab alike: picking a cell lights the cells it is made
+of, and an equation line adds up their displayed numbers. :meth:`Window.pairs` is the same relation in
+Python, for the tests (checked against torch's autograd: the window of an output cell is the set of
+input pixels with a non-zero gradient).
+
+Coordinates are those of the panels as drawn: ``shown_padding`` says how many rings of padding the input
+panel draws around the input, so an input pixel ``x[r, c]`` is panel cell ``(r + shown_padding,
+c + shown_padding)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Sequence
+
+__all__ = ["Window", "torch_call"]
+
+_OPS = ("sum", "max", "avg")
+
+
+def _pair(value: int | Sequence[int], name: str, low: int) -> tuple[int, int]:
+    a, b = (value, value) if isinstance(value, int) else tuple(value)
+    if not (isinstance(a, int) and isinstance(b, int)) or a < low or b < low:
+        raise ValueError(f"{name} must be an int >= {low} or a pair of them, got {value!r}")
+    return int(a), int(b)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Panel ``output`` is a sliding-window operation of panel ``input``.
+
+    Gather (``transposed=False``, correlation and pooling): output cell ``(i, j)`` reads the taps
+    ``(u, v)``, ``0 <= u < k_h``, ``0 <= v < k_w``, at input pixel ``(i s + u d - p, j s + v d - p)``,
+    and ``op`` combines them: ``"sum"`` is ``y[i, j] = b + sum_{u,v} w[u, v] x[...]`` (the weights in
+    panel ``kernel``, all ones without one), ``"max"`` and ``"avg"`` pool (``avg`` divides by ``k_h k_w``,
+    padding included, as torch does by default).
+
+    Scatter (``transposed=True``, transposed convolution and the gradient of a convolution): input cell
+    ``(r, c)`` adds the stamp ``x[r, c] w[u, v]`` at output pixel ``(r s + u d - p, c s + v d - p)``, so
+    ``y[a, b] = b + sum x[r, c] w[u, v]`` over the stamps that land on ``(a, b)``.
+
+    ``flip=True``: the kernel panel shows the weights rotated by 180 degrees (tap ``(u, v)`` is drawn at
+    ``(k_h - 1 - u, k_w - 1 - v)``), as the gradient's full correlation with ``rot180(W)`` applies them;
+    ``kernel_dilated=True``: the kernel panel shows the dilated kernel (tap ``(u, v)`` drawn at
+    ``(u d, v d)``, zeros between).
+    ``symbols`` name the three panels in the equation line, e.g. ``y[1, 2] = 8·1 + 6·1 + … = 37``;
+    ``decimals`` rounds its result like the panels round their numbers.
+    """
+
+    output: str
+    input: str
+    kernel_size: int | tuple[int, int]
+    stride: int | tuple[int, int] = 1
+    padding: int | tuple[int, int] = 0
+    dilation: int | tuple[int, int] = 1
+    kernel: str | None = None
+    op: str = "sum"
+    bias: float | None = None
+    transposed: bool = False
+    flip: bool = False
+    kernel_dilated: bool = False
+    shown_padding: int = 0
+    symbols: tuple[str, str, str] = ("y", "x", "w")
+    decimals: int = 2
+
+    def __post_init__(self) -> None:
+        _pair(self.kernel_size, "kernel_size", 1)
+        _pair(self.stride, "stride", 1)
+        _pair(self.padding, "padding", 0)
+        _pair(self.dilation, "dilation", 1)
+        if self.op not in _OPS:
+            raise ValueError(f"op must be one of {_OPS}, got {self.op!r}")
+        if self.op != "sum" and (self.kernel is not None or self.transposed):
+            raise ValueError(f"op {self.op!r} pools: it takes no kernel panel and is never transposed")
+        if self.shown_padding < 0:
+            raise ValueError(f"shown_padding must be >= 0, got {self.shown_padding}")
+
+    # -- the relation, in panel coordinates
+    def pairs(self, input_shape: tuple[int, int], output_shape: tuple[int, int]
+              ) -> Iterator[tuple[tuple[int, int], tuple[int, int], tuple[int, int]]]:
+        """Every ``(output cell, input cell, kernel cell)`` that meet, in the panels' coordinates.
+
+        ``input_shape`` and ``output_shape`` are the shapes of the two panels; the kernel cell is where
+        the tap is drawn (rotated when :attr:`flip`). Cells outside a panel (undrawn padding) are left out.
+        """
+        kh, kw = _pair(self.kernel_size, "kernel_size", 1)
+        sh, sw = _pair(self.stride, "stride", 1)
+        ph, pw = _pair(self.padding, "padding", 0)
+        dh, dw = _pair(self.dilation, "dilation", 1)
+        q = self.shown_padding
+        hi, wi = input_shape
+        ho, wo = output_shape
+
+        def tap(u: int, v: int) -> tuple[int, int]:
+            u, v = (kh - 1 - u, kw - 1 - v) if self.flip else (u, v)
+            return (u * dh, v * dw) if self.kernel_dilated else (u, v)
+
+        if not self.transposed:
+            for i in range(ho):
+                for j in range(wo):
+                    for u in range(kh):
+                        for v in range(kw):
+                            r, c = i * sh + u * dh - ph + q, j * sw + v * dw - pw + q
+                            if 0 <= r < hi and 0 <= c < wi:
+                                yield (i, j), (r, c), tap(u, v)
+        else:
+            for r in range(hi):
+                for c in range(wi):
+                    for u in range(kh):
+                        for v in range(kw):
+                            a, b = (r - q) * sh + u * dh - ph, (c - q) * sw + v * dw - pw
+                            if 0 <= a < ho and 0 <= b < wo:
+                                yield (a, b), (r, c), tap(u, v)
+
+    def linked(self, panel: str, cell: tuple[int, int], input_shape: tuple[int, int],
+               output_shape: tuple[int, int]) -> dict[str, set[tuple[int, int]]]:
+        """The cells lit when ``cell`` of ``panel`` is picked, by panel name.
+
+        An output cell lights the input cells it reads and the kernel taps used; an input cell lights
+        every output cell that reads it and the taps through which it does. (What ``explorer.js`` lights.)
+        """
+        lit: dict[str, set[tuple[int, int]]] = {self.output: set(), self.input: set()}
+        if self.kernel is not None:
+            lit[self.kernel] = set()
+        cell = tuple(cell)
+        for out, inp, k in self.pairs(input_shape, output_shape):
+            if panel == self.output and out == cell:
+                lit[self.input].add(inp)
+            elif panel == self.input and inp == cell:
+                lit[self.output].add(out)
+            else:
+                continue
+            if self.kernel is not None:
+                lit[self.kernel].add(k)
+        lit.pop(panel, None)
+        return lit
+
+    def to_json(self) -> dict[str, Any]:
+        """The declaration as ``explorer.js`` reads it."""
+        return {
+            "kind": "window", "out": self.output, "in": self.input, "kernel": self.kernel, "op": self.op,
+            "k": list(_pair(self.kernel_size, "kernel_size", 1)), "s": list(_pair(self.stride, "stride", 1)),
+            "p": list(_pair(self.padding, "padding", 0)), "d": list(_pair(self.dilation, "dilation", 1)),
+            "bias": self.bias, "transposed": self.transposed, "flip": self.flip, "q": self.shown_padding,
+            "kd": self.kernel_dilated,
+            "sym": list(self.symbols), "decimals": self.decimals,
+        }
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_literal(v) for v in value) + ")"
+    return repr(value)
+
+
+def torch_call(function: str, *args: str, defaults: Mapping[str, Any] | None = None, **kwargs: Any) -> str:
+    """The PyTorch call a view shows, e.g. ``torch.nn.functional.conv2d(x, w, stride=2, padding=1)``.
+
+    ``function`` is the name below ``torch.nn.functional``; ``args`` are the names of the tensors;
+    keyword arguments equal to their value in ``defaults`` (torch's defaults) are left out.
+    """
+    defaults = defaults or {}
+    parts = list(args) + [f"{k}={_literal(v)}" for k, v in kwargs.items()
+                          if k not in defaults or defaults[k] != v]
+    return f"torch.nn.functional.{function}(" + ", ".join(parts) + ")"
+
+
+#: torch's defaults of the keyword arguments the explorers pass, to leave them out of a call.
+CONV_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "output_padding": 0}
+POOL_DEFAULTS = {"padding": 0}

@@ -1,0 +1,192 @@
+"""The tracing relations of the explorers (cnnbook.explorer.tracing) against torch's autograd.
+
+The window of an output cell is exactly the set of input pixels whose gradient is non-zero when that
+one output is back-propagated (random non-zero weights, so no tap cancels), and the kernel taps used
+are the weight entries with a non-zero gradient; for a transposed convolution, the stamps that land on
+an output pixel are found the same way. The relations of the book's explorers are checked too.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from cnnbook.explorer import BOOK
+from cnnbook.explorer.tracing import CONV_DEFAULTS, Window, torch_call
+
+torch.set_default_dtype(torch.float64)
+
+
+def _by_output(rel: Window, in_shape, out_shape) -> dict:
+    found: dict = {}
+    for out, inp, k in rel.pairs(in_shape, out_shape):
+        ins, ks = found.setdefault(out, (set(), set()))
+        ins.add(inp)
+        ks.add(k)
+    return found
+
+
+def _grads(fn, x_shape, w_shape, out_cell, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(x_shape, generator=g) + 0.5).requires_grad_()
+    w = (torch.rand(w_shape, generator=g) + 0.5).requires_grad_()
+    y = fn(x, w)
+    y[(0, 0) + tuple(out_cell)].backward()
+    nz = lambda t: {tuple(map(int, ix)) for ix in torch.nonzero(t.grad[0, 0])}  # noqa: E731
+    return y.shape[-2:], nz(x), nz(w)
+
+
+CONV_CASES = [(n, k, s, p, d) for n, k, s, p, d in itertools.product([5, 7], [1, 2, 3], [1, 2, 3], [0, 1, 2],
+                                                                      [1, 2])
+              if n + 2 * p >= d * (k - 1) + 1 and p <= k][::3]
+
+
+@pytest.mark.parametrize("n, k, s, p, d", CONV_CASES)
+@pytest.mark.parametrize("shown", [0, 1])
+def test_the_window_of_a_convolution_output_is_where_autograd_sends_its_gradient(n, k, s, p, d, shown):
+    shown = shown * p  # the input panel draws all its padding, or none
+    rel = Window("y", "x", k, stride=s, padding=p, dilation=d, kernel="w", shown_padding=shown)
+    f = lambda x, w: torch.nn.functional.conv2d(x, w, stride=s, padding=p, dilation=d)  # noqa: E731
+    out_shape = f(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k)).shape[-2:]
+    panel_in = (n + 2 * shown, n + 2 * shown)
+    traced = _by_output(rel, panel_in, tuple(out_shape))
+    for cell in itertools.product(range(out_shape[0]), range(out_shape[1])):
+        _, gx, gw = _grads(f, (1, 1, n, n), (1, 1, k, k), cell)
+        ins, taps = traced.get(cell, (set(), set()))
+        # panel coordinates -> input coordinates; padding cells drawn in the panel carry no pixel
+        pixels = {(r - shown, c - shown) for r, c in ins if 0 <= r - shown < n and 0 <= c - shown < n}
+        assert pixels == gx, cell
+        taps_on_pixels = {kk for (o, i, kk) in rel.pairs(panel_in, tuple(out_shape))
+                          if o == cell and 0 <= i[0] - shown < n and 0 <= i[1] - shown < n}
+        assert taps_on_pixels == gw, cell
+        if shown == p:  # the whole padded window is drawn: every tap has its cell
+            assert len(ins) == len(taps) == k * k
+
+
+@pytest.mark.parametrize("n, k, s, p, d", [(3, 3, 2, 0, 1), (3, 2, 2, 1, 1), (2, 3, 3, 1, 2), (4, 3, 1, 2, 1),
+                                           (3, 3, 2, 2, 2)])
+def test_the_stamps_of_a_transposed_convolution_are_where_autograd_sends_the_gradient(n, k, s, p, d):
+    rel = Window("y", "x", k, stride=s, padding=p, dilation=d, kernel="w", transposed=True)
+    f = lambda x, w: torch.nn.functional.conv_transpose2d(x, w, stride=s, padding=p, dilation=d)  # noqa: E731
+    out_shape = tuple(f(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k)).shape[-2:])
+    traced = _by_output(rel, (n, n), out_shape)
+    for cell in itertools.product(range(out_shape[0]), range(out_shape[1])):
+        _, gx, gw = _grads(f, (1, 1, n, n), (1, 1, k, k), cell)
+        ins, taps = traced.get(cell, (set(), set()))
+        assert ins == gx and taps == gw, cell
+
+
+def test_flip_draws_the_taps_rotated_and_the_gradient_is_the_full_correlation_with_rot180():
+    """dL/dX = conv_transpose2d(G, W): each dX cell sums G[i, j] W[u, v]; the kernel panel shows rot180(W)."""
+    k, s, n = 3, 2, 5
+    rel = Window("dx", "g", k, stride=s, kernel="rot", transposed=True, flip=True)
+    plain = Window("dx", "g", k, stride=s, kernel="w", transposed=True)
+    g_shape = (2, 2)
+    a = sorted(rel.pairs(g_shape, (n, n)))
+    b = sorted((o, i, (k - 1 - t[0], k - 1 - t[1])) for o, i, t in plain.pairs(g_shape, (n, n)))
+    assert a == b
+    rng = np.random.default_rng(0)
+    G, W = rng.integers(-3, 4, g_shape).astype(float), rng.integers(-3, 4, (k, k)).astype(float)
+    rot = W[::-1, ::-1]
+    x = torch.zeros(1, 1, n, n, requires_grad=True)
+    y = torch.nn.functional.conv2d(x, torch.tensor(W)[None, None], stride=s)
+    y.backward(torch.tensor(G)[None, None])
+    want = x.grad[0, 0].numpy()
+    got = np.zeros((n, n))
+    for (r, c), (i, j), (u, v) in rel.pairs(g_shape, (n, n)):
+        got[r, c] += G[i, j] * rot[u, v]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("k, s, p", [(2, 2, 0), (3, 2, 1), (2, 1, 1), (3, 3, 0)])
+def test_a_pooling_window_is_where_the_average_sends_its_gradient(k, s, p):
+    n = 7
+    rel = Window("y", "x", k, stride=s, padding=p, op="avg", shown_padding=p)
+    x = torch.rand(1, 1, n, n, requires_grad=True)
+    y = torch.nn.functional.avg_pool2d(x, k, stride=s, padding=p)
+    traced = _by_output(rel, (n + 2 * p, n + 2 * p), tuple(y.shape[-2:]))
+    for cell in itertools.product(range(y.shape[-2]), range(y.shape[-1])):
+        x.grad = None
+        y[(0, 0) + cell].backward(retain_graph=True)
+        gx = {tuple(map(int, ix)) for ix in torch.nonzero(x.grad[0, 0])}
+        ins = {(r - p, c - p) for r, c in traced[cell][0] if 0 <= r - p < n and 0 <= c - p < n}
+        assert ins == gx
+
+
+def test_linked_lights_the_window_of_an_output_and_the_readers_of_an_input():
+    rel = Window("y", "x", 2, stride=2, kernel="w")
+    lit = rel.linked("y", (1, 0), (5, 5), (2, 2))
+    assert lit == {"x": {(2, 0), (2, 1), (3, 0), (3, 1)}, "w": {(0, 0), (0, 1), (1, 0), (1, 1)}}
+    assert rel.linked("x", (3, 1), (5, 5), (2, 2)) == {"y": {(1, 0)}, "w": {(1, 1)}}
+    assert rel.linked("x", (4, 4), (5, 5), (2, 2)) == {"y": set(), "w": set()}  # the stride skips it
+
+
+def test_window_rejects_bad_declarations():
+    with pytest.raises(ValueError, match="stride must be an int >= 1"):
+        Window("y", "x", 2, stride=0)
+    with pytest.raises(ValueError, match="op must be one of"):
+        Window("y", "x", 2, op="min")
+    with pytest.raises(ValueError, match="takes no kernel panel"):
+        Window("y", "x", 2, op="max", kernel="w")
+    with pytest.raises(ValueError, match="shown_padding must be >= 0"):
+        Window("y", "x", 2, shown_padding=-1)
+
+
+def test_torch_call_leaves_out_torch_defaults():
+    assert torch_call("conv2d", "x", "w", defaults=CONV_DEFAULTS, stride=2, padding=1, dilation=1) == \
+        "torch.nn.functional.conv2d(x, w, stride=2, padding=1)"
+    assert torch_call("max_pool2d", "x", "2") == "torch.nn.functional.max_pool2d(x, 2)"
+
+
+def _views(entry, limit=40):
+    ex = entry.build()
+    settings = list(ex.settings())
+    rng = np.random.default_rng(0)
+    picked = [settings[i] for i in sorted(rng.choice(len(settings), min(limit, len(settings)), replace=False))]
+    return ex, [(s, ex.view(**s)) for s in picked]
+
+
+TRACED = [b for b in BOOK if b.factory.rpartition(":")[2] in
+          {"conv_steps", "conv_arithmetic", "pixel_picker", "pooling_explorer", "transposed_dilated"}]
+
+
+@pytest.mark.parametrize("entry", TRACED, ids=[b.factory.rpartition(":")[2] for b in TRACED])
+def test_the_book_explorers_trace_what_they_compute(entry):
+    """For the traced explorers of the book: recomputing each traced output cell from the panels' own
+    numbers over its window (as the page's equation line does) gives the output panel's number."""
+    _, views = _views(entry)
+    traced = 0
+    for setting, view in views:
+        panels = {p.name: np.asarray(p.array, dtype=float) for p in view.panels if p.name}
+        for rel in view.trace:
+            x, y = panels[rel.input], panels[rel.output]
+            w = panels[rel.kernel] if rel.kernel else None
+            sums = np.zeros(y.shape) + (rel.bias or 0.0)
+            best = np.full(y.shape, -np.inf)
+            for (a, b), (r, c), (u, v) in rel.pairs(x.shape, y.shape):
+                xv = x[r, c]
+                if rel.op == "max":
+                    best[a, b] = max(best[a, b], xv) if not np.isnan(xv) else best[a, b]
+                else:
+                    sums[a, b] += (0.0 if np.isnan(xv) else xv) * (w[u, v] if w is not None else 1.0)
+            kh, kw = (rel.kernel_size,) * 2 if isinstance(rel.kernel_size, int) else rel.kernel_size
+            got = best if rel.op == "max" else (sums / (kh * kw) if rel.op == "avg" else sums)
+            np.testing.assert_allclose(got, y, rtol=0, atol=1e-9, err_msg=str(setting))
+            traced += 1
+    assert traced, f"{entry.factory} declares no tracing relation"
+
+
+def test_the_backprop_explorers_gradient_is_torchs_grad_input():
+    from cnnbook.explorers.backprop import pixel_picker
+
+    ex = pixel_picker()
+    for setting in ex.settings():
+        view = ex.view(**setting)
+        panels = {p.name: p.array for p in view.panels if p.name}
+        w = torch.tensor(np.asarray(panels["rotW"])[::-1, ::-1].copy())[None, None]
+        x = torch.zeros(1, 1, 5, 5, requires_grad=True)
+        torch.nn.functional.conv2d(x, w, stride=setting["stride"]).backward(torch.tensor(panels["G"])[None, None])
+        np.testing.assert_array_equal(panels["dX"], x.grad[0, 0].numpy())
+        assert view.torch_call.startswith("torch.nn.functional.conv_transpose2d(G, w")
