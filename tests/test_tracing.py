@@ -16,7 +16,15 @@ import torch
 from cnnbook.explorer import BOOK
 from cnnbook.explorer.tracing import CONV_DEFAULTS, Window, torch_call
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def _float64_by_default():
+    """These tests build tensors in float64; the default is restored so no other test sees it."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
 
 
 def _by_output(rel: Window, in_shape, out_shape) -> dict:
