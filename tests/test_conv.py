@@ -154,6 +154,18 @@ def test_transpose_is_grad_input(rng):
 # ------------------------------------------------------------------------------------------------
 # the fast path's blocks: results do not depend on how the im2col columns are cut
 # ------------------------------------------------------------------------------------------------
+def _torch_conv2d_and_grads(cfg):
+    """Arrays drawn for ``cfg``, torch's conv2d of them, an upstream gradient ``g`` and torch's autograd
+    of it: ``rng, (x, w, b), kw, g, (y, grad_input, grad_weight, grad_bias)`` (the last as torch tensors)."""
+    rng, x, w, b = conv_arrays(cfg)
+    kw = conv_kwargs(cfg)
+    xt, wt, bt = to_torch(x, True), to_torch(w, True), to_torch(b, True)
+    yt = TF.conv2d(xt, wt, bt, **kw)
+    g = randn(rng, tuple(yt.shape), cfg["dtype"])
+    yt.backward(to_torch(g))
+    return rng, (x, w, b), kw, g, (yt, xt.grad, wt.grad, bt.grad)
+
+
 @pytest.mark.parametrize("budget", [1, 3000, 40000], ids=["output-rows", "few-samples", "many-samples"])
 @given(cfg=conv_configs(ndim=2, allow_string_padding=False))
 def test_conv2d_blocks_of_columns_match_torch(budget, cfg):
@@ -161,17 +173,12 @@ def test_conv2d_blocks_of_columns_match_torch(budget, cfg):
     block); with larger ones, several samples share a block. Forward and autograd still equal torch's."""
     from cnnbook.functional import conv as conv_module
 
-    rng, x, w, b = conv_arrays(cfg)
-    kw = conv_kwargs(cfg)
-    xt, wt, bt = to_torch(x, True), to_torch(w, True), to_torch(b, True)
-    yt = TF.conv2d(xt, wt, bt, **kw)
-    g = randn(rng, tuple(yt.shape), cfg["dtype"])
-    yt.backward(to_torch(g))
+    rng, (x, w, b), kw, g, (yt, gxt, gwt, gbt) = _torch_conv2d_and_grads(cfg)
     with mock.patch.object(conv_module, "_COLS_BUDGET", budget):
         y = F.conv2d(x, w, b, **kw)
         gx, gw, gb = F.conv2d_backward(g, x, w, **kw)
     assert_close(y, yt, cfg["dtype"], "forward")
-    for got, want, what in [(gx, xt.grad, "grad_input"), (gw, wt.grad, "grad_weight"), (gb, bt.grad, "grad_bias")]:
+    for got, want, what in [(gx, gxt, "grad_input"), (gw, gwt, "grad_weight"), (gb, gbt, "grad_bias")]:
         assert_close(got, want, cfg["dtype"], what)
 
 
@@ -183,12 +190,7 @@ def test_samples_split_between_threads_match_torch(cfg, tcfg):
 
     from cnnbook.functional import conv as conv_module
 
-    rng, x, w, b = conv_arrays(cfg)
-    kw = conv_kwargs(cfg)
-    xt, wt, bt = to_torch(x, True), to_torch(w, True), to_torch(b, True)
-    yt = TF.conv2d(xt, wt, bt, **kw)
-    g = randn(rng, tuple(yt.shape), cfg["dtype"])
-    yt.backward(to_torch(g))
+    rng, (x, w, b), kw, g, (yt, gxt, gwt, gbt) = _torch_conv2d_and_grads(cfg)
     _, tx, tw, tb = conv_arrays(tcfg, transposed=True)
     tkw = conv_transpose_kwargs(tcfg)
     ttx, ttw = to_torch(tx, True), to_torch(tw, True)
@@ -202,7 +204,7 @@ def test_samples_split_between_threads_match_torch(cfg, tcfg):
         gx2, gw2, _ = F.conv_transpose2d_backward(tg, tx, tw, **tkw)
         assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"} == {2}
     assert_close(y, yt, cfg["dtype"], "forward")
-    for got, want, what in [(gx, xt.grad, "grad_input"), (gw, wt.grad, "grad_weight"), (gb, bt.grad, "grad_bias"),
+    for got, want, what in [(gx, gxt, "grad_input"), (gw, gwt, "grad_weight"), (gb, gbt, "grad_bias"),
                             (y2, ty, "conv_transpose2d"), (gx2, ttx.grad, "transposed grad_input"),
                             (gw2, ttw.grad, "transposed grad_weight")]:
         assert_close(got, want, cfg["dtype"] if "transposed" not in what and what != "conv_transpose2d"
