@@ -46,7 +46,7 @@ import cnnbook.functional as F
 from cnnbook.check import torch_lenet5
 from cnnbook.data import load_handwritten_digits
 from cnnbook.models import LENET_RECIPE, lenet5
-from cnnbook.timing import best_time, blas_threads, geometric_mean as geomean, matmul_rate
+from cnnbook.timing import best_time, blas_kernels, blas_threads, geometric_mean as geomean, matmul_rate
 from cnnbook.training import SGD, batch_indices, train_step
 
 TF = torch.nn.functional
@@ -328,7 +328,7 @@ def main() -> None:
             profile(args.profile, rng)
             return
         load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-        print(f"numpy {np.__version__} (BLAS threads {blas_threads()}), torch {torch.__version__} "
+        print(f"numpy {np.__version__} ({blas_kernels()}, BLAS threads {blas_threads()}), torch {torch.__version__} "
               f"(threads {torch.get_num_threads()}), {os.cpu_count()} cores, load average {load}; "
               f"best of {args.repeat} runs")
         rate = matmul_rate(2048)

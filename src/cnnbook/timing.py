@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-__all__ = ["best_time", "matmul_rate", "geometric_mean", "blas_threads"]
+__all__ = ["best_time", "matmul_rate", "geometric_mean", "blas_threads", "blas_kernels"]
 
 
 def best_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
@@ -59,3 +59,17 @@ def blas_threads() -> int:
 
     pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
     return max((p["num_threads"] for p in pools), default=1)
+
+
+def blas_kernels() -> str:
+    """Which BLAS library NumPy calls and the kernels it chose for this processor, e.g.
+    ``"openblas 0.3.31, SkylakeX kernels"`` (``threadpoolctl``'s view; OpenBLAS picks its kernels from the
+    CPU's identity when it loads, or takes the ones the environment variable ``OPENBLAS_CORETYPE`` names)."""
+    from threadpoolctl import threadpool_info
+
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    if not pools:
+        return "no BLAS library reported"
+    p = pools[0]
+    kernels = f", {p['architecture']} kernels" if p.get("architecture") else ""
+    return f"{p.get('internal_api', 'blas')} {p.get('version') or ''}".strip() + kernels
