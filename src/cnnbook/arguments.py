@@ -213,6 +213,48 @@ def _dtype_of(*arrays: np.ndarray | None) -> tuple[np.dtype, list[np.ndarray | N
     return dtype, [None if a is None else a.astype(dtype, copy=False) for a in arrays]
 
 
+class _Checked:
+    """The outcome of the checks of recent calls, by the calls' geometry: a layer called again and again
+    with arrays of the same shapes and dtype (a training loop) is checked once.
+
+    The key is what every check depends on: the dtype and shape of each array and the other arguments
+    as written (their ``repr``, so ``True`` and ``1``, or ``2`` and ``np.int64(2)``, stay distinct keys).
+    Only calls whose arrays are all NumPy arrays of one float dtype are cached (any other call, e.g. with
+    lists or mixed dtypes, takes the full checks every time); a call that fails its checks is not
+    cached. At most :attr:`SIZE` geometries are kept (the oldest are dropped first).
+    """
+
+    SIZE = 512
+
+    def __init__(self):
+        self.known: dict = {}
+
+    @staticmethod
+    def key(arrays: Sequence, arguments: tuple):
+        dtype, shapes_ = None, []
+        for a in arrays:
+            if a is None:
+                shapes_.append(None)
+                continue
+            if type(a) is not np.ndarray or (dtype is not None and a.dtype != dtype):
+                return None
+            dtype = a.dtype
+            shapes_.append(a.shape)
+        if dtype is None or dtype.char not in "fd":
+            return None
+        return dtype.char, tuple(shapes_), repr(arguments)
+
+    def get(self, key):
+        return None if key is None else self.known.get(key)
+
+    def put(self, key, value) -> None:
+        if key is None:
+            return
+        if len(self.known) >= self.SIZE:
+            del self.known[next(iter(self.known))]
+        self.known[key] = value
+
+
 # --------------------------------------------------------------------------------------------------
 # convolutions
 # --------------------------------------------------------------------------------------------------
@@ -324,14 +366,49 @@ def _size_context(x_shape, w_shape) -> str:
     return f"; input of shape {x_shape}, weight of shape {w_shape}"
 
 
+_CONV_FIELDS = ("stride", "padding", "dilation", "output_padding", "groups", "out_channels", "out_size",
+                "ndim", "unbatched", "transposed", "dtype")
+_conv_checked = _Checked()
+
+
+def _conv_cached(key, input, weight, bias, grad_output) -> ConvArgs | None:
+    """The record of a call whose geometry passed the checks before (:class:`_Checked`), else None."""
+    fields = _conv_checked.get(key)
+    if fields is None:
+        return None
+    x, w, g = input, weight, grad_output
+    if fields["unbatched"]:
+        x = x[None]
+    if fields["ndim"] == 1:
+        x, w = x[:, :, None, :], w[:, :, None, :]
+    if g is not None:
+        g = g.reshape(x.shape[0], fields["out_channels"], *fields["out_size"])
+    return ConvArgs(input=x, weight=w, bias=bias, grad_output=g, **fields)
+
+
+def _conv_remember(key, a: ConvArgs) -> ConvArgs:
+    _conv_checked.put(key, {name: getattr(a, name) for name in _CONV_FIELDS})
+    return a
+
+
 def conv_args(ndim: int, input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
               stride: IntOrTuple = 1, padding: Padding = 0, dilation: IntOrTuple = 1, groups: int = 1,
               *, grad_output: ArrayLike | None = None) -> ConvArgs:
     """Check the arguments of ``conv1d`` (``ndim=1``) or ``conv2d`` (``ndim=2``), torch's rules.
 
     ``weight`` is (C_out, C_in / groups, k_h, k_w) (``(..., k)`` in 1-D); the output size per axis is
-    :func:`cnnbook.shapes.conv_output_size`.
+    :func:`cnnbook.shapes.conv_output_size`. A geometry checked before is not checked again
+    (:class:`_Checked`).
     """
+    key = _Checked.key((input, weight, bias, grad_output), ("conv", ndim, stride, padding, dilation, groups))
+    cached = _conv_cached(key, input, weight, bias, grad_output)
+    if cached is not None:
+        return cached
+    return _conv_remember(key, _conv_args(ndim, input, weight, bias, stride, padding, dilation, groups,
+                                          grad_output))
+
+
+def _conv_args(ndim, input, weight, bias, stride, padding, dilation, groups, grad_output) -> ConvArgs:
     x, w, unbatched = _conv_arrays(ndim, input, weight, transposed=False)
     original = (np.shape(input), np.shape(weight))
     s = positive_tuple(stride, "stride", ndim)
@@ -367,8 +444,19 @@ def conv_transpose_args(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | N
     """Check the arguments of ``conv_transpose2d``, torch's rules.
 
     ``weight`` is (C_in, C_out / groups, k_h, k_w); the output size per axis is
-    :func:`cnnbook.shapes.conv_transpose_output_size`.
+    :func:`cnnbook.shapes.conv_transpose_output_size`. A geometry checked before is not checked again.
     """
+    key = _Checked.key((input, weight, bias, grad_output),
+                       ("transposed", stride, padding, output_padding, groups, dilation))
+    cached = _conv_cached(key, input, weight, bias, grad_output)
+    if cached is not None:
+        return cached
+    return _conv_remember(key, _conv_transpose_args(input, weight, bias, stride, padding, output_padding,
+                                                    groups, dilation, grad_output))
+
+
+def _conv_transpose_args(input, weight, bias, stride, padding, output_padding, groups, dilation,
+                         grad_output) -> ConvArgs:
     x, w, unbatched = _conv_arrays(2, input, weight, transposed=True)
     s = positive_tuple(stride, "stride", 2)
     d = positive_tuple(dilation, "dilation", 2)
@@ -440,7 +528,25 @@ def _pooled_grad_output(grad_output: ArrayLike | None, x: np.ndarray, out: tuple
 def pool_args(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
               padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False, *,
               grad_output: ArrayLike | None = None) -> PoolArgs:
-    """Check the arguments of ``max_pool2d`` / ``avg_pool2d`` (average pooling passes ``dilation=1``)."""
+    """Check the arguments of ``max_pool2d`` / ``avg_pool2d`` (average pooling passes ``dilation=1``).
+    A geometry checked before is not checked again (:class:`_Checked`)."""
+    key = _Checked.key((input, grad_output), ("pool", kernel_size, stride, padding, dilation, ceil_mode))
+    fields = _pool_checked.get(key)
+    if fields is not None:
+        x, g = (input[None], grad_output) if fields["unbatched"] else (input, grad_output)
+        if g is not None:
+            g = g.reshape(x.shape[:2] + fields["out_size"])
+        return PoolArgs(input=x, grad_output=g, **fields)
+    a = _pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, grad_output)
+    _pool_checked.put(key, {name: getattr(a, name) for name in _POOL_FIELDS})
+    return a
+
+
+_POOL_FIELDS = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "out_size", "unbatched", "dtype")
+_pool_checked = _Checked()
+
+
+def _pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, grad_output) -> PoolArgs:
     x = as_float_array(input, "input", ndim=(3, 4), layout="(N, C, H, W) or (C, H, W)")
     unbatched = x.ndim == 3
     if unbatched:

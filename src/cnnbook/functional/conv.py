@@ -40,7 +40,6 @@ import os
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .. import shapes
 from ..arguments import ConvArgs, IntOrTuple, Padding, conv_args, conv_transpose_args
 from ..windows import sliding_windows, sliding_windows_wide
 
@@ -99,6 +98,12 @@ def _by_samples(n: int, work: float, fn, blas: bool = True, threshold: float | N
     finally:
         if blas and allowed > 1:
             _blas.set_num_threads(allowed)
+
+
+def _out_length(size: int, k: int, s: int, padding: int, d: int) -> int:
+    """``floor((size + padding - d(k - 1) - 1) / s) + 1`` (``padding``: both sides together), for sizes
+    already checked (:func:`cnnbook.shapes.conv_output_size` checks and explains them)."""
+    return (size + padding - d * (k - 1) - 1) // s + 1
 
 
 def _conv_work(n: int, out_size, weight_shape) -> float:
@@ -221,7 +226,8 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None):
     n = x.shape[0]
     c_out, cg, kh, kw = w.shape
     top, bottom, left, right = pad
-    ho, wo = shapes.conv_output_size(x.shape[2:], (kh, kw), stride, ((top, bottom), (left, right)), dilation)
+    ho, wo = _out_length(x.shape[2], kh, stride[0], top + bottom, dilation[0]), \
+        _out_length(x.shape[3], kw, stride[1], left + right, dilation[1])
     og = c_out // groups
     dtype = np.result_type(x.dtype, w.dtype)
     columns = _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups)
@@ -260,7 +266,7 @@ def _transposed_stride1(y, w, pad, dilation, groups, extra, out=None):
     cross-correlated with ``rot180`` of ``w`` (C_a, C_b/groups, k_h, k_w) with swapped channels, dilation
     ``d``. With stride 1 there are no zeros to insert, and :func:`_forward`'s products are the larger
     ones (their inner dimension is ``C_a k_h k_w``, not ``C_a``)."""
-    span_h, span_w = shapes.effective_kernel_size(w.shape[2:], dilation)
+    span_h, span_w = (d * (k - 1) + 1 for k, d in zip(w.shape[2:], dilation))   # the dilated kernel's extent
     top, bottom, left, right = pad
     full = (span_h - 1 - top, span_h - 1 - bottom + extra[0], span_w - 1 - left, span_w - 1 - right + extra[1])
     z = _pad_or_crop(y, *(min(0, q) for q in full))

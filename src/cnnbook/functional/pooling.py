@@ -19,12 +19,12 @@ The loop versions in :mod:`cnnbook.reference.pooling` spell out the same formula
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .. import shapes
 from ..arguments import IntOrTuple, PoolArgs, check_bool, check_divisor_override, pool_args
 from .conv import _by_samples
 
@@ -40,8 +40,8 @@ def _pad_after(a: PoolArgs) -> tuple[int, int]:
     In ``ceil_mode`` the last window may run past ``H + p``; those cells are padding too. The windows
     cover ``(H_out - 1) s + d(k - 1) + 1`` cells, the output size of a transposed convolution.
     """
-    reach = shapes.conv_transpose_output_size(a.out_size, a.kernel_size, a.stride, 0, 0, a.dilation)
-    return tuple(max(p, r - n - p) for n, p, r in zip(a.input.shape[-2:], a.padding, reach))
+    return tuple(max(p, (o - 1) * s + d * (k - 1) + 1 - n - p) for n, p, o, s, d, k in
+                 zip(a.input.shape[-2:], a.padding, a.out_size, a.stride, a.dilation, a.kernel_size))
 
 
 def _padded_shape(a: PoolArgs) -> tuple[int, int]:
@@ -87,8 +87,10 @@ def _by_parts(a: PoolArgs, fn):
     """``fn(a)``, with the samples split between threads for a large input (as the convolutions do,
     :func:`cnnbook.functional.conv._by_samples`; every sample is pooled on its own, so the results
     are the same), the parts' arrays concatenated."""
-    n = a.input.shape[0]
-    parts = _by_samples(n, a.input.size * a.kernel_size[0] * a.kernel_size[1], lambda n0, n1: fn(
+    n, work = a.input.shape[0], a.input.size * a.kernel_size[0] * a.kernel_size[1]
+    if n == 1 or work < _PARALLEL_WORK:
+        return fn(a)
+    parts = _by_samples(n, work, lambda n0, n1: fn(
         replace(a, input=a.input[n0:n1], grad_output=None if a.grad_output is None else a.grad_output[n0:n1])),
         blas=False, threshold=_PARALLEL_WORK)
     if len(parts) == 1:
@@ -293,12 +295,21 @@ def _avg_counts(size: int, k: int, s: int, p: int, out: int, count_include_pad: 
 
 
 def _avg_divisor(a: PoolArgs, count_include_pad: bool, divisor_override: int | None) -> np.ndarray | int:
-    """``D[i, j]`` (H_out, W_out), or the constant ``divisor_override`` when one is given."""
+    """``D[i, j]`` (H_out, W_out) in ``a.dtype``, or the constant ``divisor_override`` when one is given."""
     if divisor_override is not None:
         return divisor_override
+    return _divisor_table(a.input.shape[-2:], a.kernel_size, a.stride, a.padding, a.out_size, count_include_pad,
+                          a.dtype)
+
+
+@functools.lru_cache(maxsize=256)
+def _divisor_table(size, kernel, stride, padding, out, count_include_pad: bool, dtype) -> np.ndarray:
+    """:func:`_avg_divisor`'s table, computed once per geometry (read-only)."""
     rows, cols = (_avg_counts(n, k, s, p, o, count_include_pad)
-                  for n, k, s, p, o in zip(a.input.shape[-2:], a.kernel_size, a.stride, a.padding, a.out_size))
-    return np.maximum(rows[:, None] * cols[None, :], 1)  # (H_out, W_out); >= 1 guards empty windows
+                  for n, k, s, p, o in zip(size, kernel, stride, padding, out))
+    table = np.maximum(rows[:, None] * cols[None, :], 1).astype(dtype)  # >= 1 guards empty windows
+    table.flags.writeable = False
+    return table
 
 
 def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
@@ -339,7 +350,7 @@ def _avg_forward(a: PoolArgs, count_include_pad: bool, divisor_override: int | N
     total = xp[_offset_slice(u0, v0, a)].copy()
     for _, u, v in rest:
         total += xp[_offset_slice(u, v, a)]
-    total /= np.asarray(_avg_divisor(a, count_include_pad, divisor_override), dtype=a.dtype)
+    total /= _avg_divisor(a, count_include_pad, divisor_override)
     return a.finish(total)
 
 
@@ -371,7 +382,7 @@ def avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: I
 
 
 def _avg_backward(a: PoolArgs, count_include_pad: bool, divisor_override: int | None) -> np.ndarray:
-    share = a.grad_output / np.asarray(_avg_divisor(a, count_include_pad, divisor_override), dtype=a.dtype)
+    share = a.grad_output / _avg_divisor(a, count_include_pad, divisor_override)
     return _scatter(a, lambda t: share)
 
 
