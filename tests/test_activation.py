@@ -32,6 +32,21 @@ def test_relu_backward_at_zero_is_zero_like_torch(module):
 
 
 @BOTH_TREES
+def test_relu_backward_with_nan_and_infinity_is_torchs(module):
+    """torch's rule is ``0 if X <= 0 else G``: a NaN input passes its gradient on, and a NaN or infinite
+    gradient where the input is negative gives 0 (not NaN, as G times a 0/1 mask would)."""
+    for dtype in (np.float32, np.float64):
+        x = np.array([np.nan, -1.0, 2.0, 0.0, -0.0, np.inf, -np.inf, 3.0], dtype)
+        g = np.array([1.0, np.nan, np.inf, 5.0, -np.inf, 7.0, np.nan, -2.0], dtype)
+        xt = torch.tensor(x, requires_grad=True)
+        TF.relu(xt).backward(torch.tensor(g))
+        got = module.relu_backward(g, x)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, xt.grad.numpy())
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(xt.grad.numpy()))
+
+
+@BOTH_TREES
 @given(shape=shapes, dtype=dtypes, seed=seeds, scale=st.sampled_from([1.0, 10.0, 60.0]))
 def test_sigmoid_forward_and_backward_match_torch(module, shape, dtype, seed, scale):
     """Large |x| (scale 60) checks the numerically stable branch: no overflow warnings, no NaN."""

@@ -327,9 +327,10 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None):
                 for v in range(kw):
                     # tap (u, v) of output (i, j) was read from padded cell (i s + u d, j s + v d)
                     c0, tap = v * dw, dcols[:, u, v].transpose(1, 0, 2, 3)
-                    if wide:
+                    if wide:   # the target's run as (rows, W_p): a view, so the tap is added without a copy
                         start = r * wp + c0
-                        flat[:, cs, start:start + rows * wp] += tap.reshape(nb, cg, rows * wp)
+                        run = flat[:, cs, start:start + rows * wp].reshape(nb, cg, rows, wp)
+                        run += tap
                     else:
                         target[:, cs, r:r + (rows - 1) * sh + 1:sh, c0:c0 + cols_w:sw] += tap
         if not direct and i1 == ho:

@@ -26,11 +26,12 @@ def relu(input: ArrayLike) -> np.ndarray:
 
 
 def relu_backward(grad_output: ArrayLike, input: ArrayLike) -> np.ndarray:
-    """Loop version of :func:`cnnbook.functional.relu_backward`: ``dX = G`` where ``X > 0``, else 0."""
+    """Loop version of :func:`cnnbook.functional.relu_backward`: ``dX = 0`` where ``X <= 0``, else ``G``
+    (so a NaN input passes its gradient on, as in torch)."""
     a = activation_args(grad_output, input)
     grad_input = np.zeros(a.input.shape, a.dtype)
     for index in np.ndindex(a.input.shape):
-        grad_input[index] = a.grad_output[index] if a.input[index] > 0 else 0.0
+        grad_input[index] = 0.0 if a.input[index] <= 0 else a.grad_output[index]
     return grad_input
 
 
