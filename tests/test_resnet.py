@@ -178,7 +178,11 @@ def test_networks_have_torch_keys_and_equal_forward_backward(name):
     twin = torch_twin(model, build_twin())
     _keys_and_shapes(model, twin)
     x, _, _, _ = load_handwritten_digits()
-    _same_forward_and_backward(model, twin, x[:8].astype(np.float64), np.random.default_rng(8), rtol=1e-8)
+    # a little noise: on the digits' flat background the activations entering a max pooling are equal
+    # in exact arithmetic, so which one wins depends on the last bit of rounding (ours and torch's sum in
+    # different orders) and the gradient would be routed by chance; tie-breaking has its own tests
+    x = x[:8].astype(np.float64) + 1e-3 * np.random.default_rng(9).standard_normal((8, *x.shape[1:]))
+    _same_forward_and_backward(model, twin, x, np.random.default_rng(8), rtol=1e-8)
 
 
 def test_small_resnet_layout():

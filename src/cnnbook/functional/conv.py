@@ -94,7 +94,10 @@ def _by_samples(n: int, work: float, fn, blas: bool = True, threshold: float | N
 
             _executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="cnnbook")
         bounds = [n * t // threads for t in range(threads + 1)]
-        return list(_executor.map(lambda r: fn(*r), zip(bounds[:-1], bounds[1:])))
+        ranges = list(zip(bounds[:-1], bounds[1:]))
+        others = [_executor.submit(fn, *r) for r in ranges[1:]]   # the caller computes the first range itself
+        first = fn(*ranges[0])
+        return [first] + [f.result() for f in others]
     finally:
         if blas and allowed > 1:
             _blas.set_num_threads(allowed)
