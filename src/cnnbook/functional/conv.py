@@ -27,8 +27,10 @@ destination (``out=``) or into one reused buffer. With stride 1 along the width 
 (:func:`cnnbook.windows.sliding_windows_wide`): every tap's columns are one contiguous run of the padded
 input, at the price of ``W_p - W_out`` discarded columns per row. With stride 1 the input gradient is
 the correlation above when its product is the larger one (``C/groups`` rows, inner dimension
-``C_out/groups k_h k_w``), col2im otherwise. A large call splits its samples between threads, each
-with a single-threaded BLAS (:func:`_by_samples`). The layout stays NCHW throughout.
+``C_out/groups k_h k_w``), col2im otherwise; with col2im the weight gradient is accumulated in the
+same pass over the blocks, from the same copy of each block of the gradient. A large call splits its
+samples between threads, each with a single-threaded BLAS (:func:`_by_samples`). The layout stays NCHW
+throughout.
 
 Unbatched inputs ``(C, H, W)`` (``(C, L)`` for 1-D) are accepted like torch and give unbatched results.
 float32 inputs give float32 results, float64 (or mixed) give float64.
@@ -287,7 +289,7 @@ def _correlate_back(stride, weight_shape, groups) -> bool:
     return stride == (1, 1) and cg >= c_out // groups
 
 
-def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None):
+def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
     """``grad_input`` of the correlation :func:`_forward`: col2im of ``dcols_n = W_mat^T @ G_n``.
 
     ``g`` (N, C_out, H_out, W_out), ``w`` (C_out, C/groups, k_h, k_w), ``x_shape`` (N, C, H, W): every
@@ -295,6 +297,10 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None):
     channel ``c`` it was read from, one strided slice per tap ``(u, v)``; then the padding is cropped.
     With stride 1 the columns are wide (as in :class:`_Columns`, the gradient's extra columns zero):
     each tap's slice is then one contiguous run of the padded block.
+
+    Returns ``(grad_input, grad_weight)``. Given the input ``x``, ``grad_weight`` (:func:`_weight_grad`'s
+    ``sum_n G_n @ cols_n^T``) is computed in the same pass over the blocks, from the same copy of each
+    block of ``G``, when the columns of ``x`` have the same blocks; else it is None.
     """
     n, c, h, width = x_shape
     c_out, cg, kh, kw = w.shape
@@ -314,7 +320,11 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None):
     most = max((b - a for a, b, _, _ in blocks), default=0)
     scratch = None if direct else np.empty((most, c, hp + wide, wp), dtype)
     cols_w = (wo - 1) * sw + 1
-    products, copies = _Buffer(), _Buffer()
+    products, copies, weight_products = _Buffer(), _Buffer(), _Buffer()
+    columns = None if x is None else _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups)
+    if columns is not None and (columns.pitch != pitch or columns.blocks != blocks):
+        columns = None
+    grad_weight_t = None if columns is None else np.zeros((groups, k, og), dtype)
     for n0, n1, i0, i1 in blocks:
         nb, rows = n1 - n0, i1 - i0
         target = grad_input[n0:n1] if direct else scratch[:nb]
@@ -323,6 +333,8 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None):
         flat = target.reshape(nb, c, -1) if wide else None
         for gi in range(groups):
             gm = _gradient_columns(g, n0, n1, i0, i1, gi * og, (gi + 1) * og, pitch, copies)
+            if columns is not None:
+                grad_weight_t[gi] += np.matmul(columns(n0, n1, i0, i1, gi), gm.T, out=weight_products(k, og, dtype=dtype))
             dcols = np.matmul(wt[gi], gm, out=products(k, gm.shape[1], dtype=dtype)).reshape(cg, kh, kw, nb, rows, pitch)
             cs = slice(gi * cg, (gi + 1) * cg)
             for u in range(kh):
@@ -338,7 +350,14 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None):
                         target[:, cs, r:r + (rows - 1) * sh + 1:sh, c0:c0 + cols_w:sw] += tap
         if not direct and i1 == ho:
             grad_input[n0:n1] = scratch[:nb, :, top:top + h, left:left + width]
-    return grad_input
+    if grad_weight_t is None:
+        return grad_input, None
+    return grad_input, _weight_layout(grad_weight_t, w.shape)
+
+
+def _weight_layout(grad_weight_t: np.ndarray, weight_shape) -> np.ndarray:
+    """``dW_mat^T`` per group, (groups, C/groups k_h k_w, C_out/groups), in the weight's layout."""
+    return np.ascontiguousarray(grad_weight_t.transpose(0, 2, 1)).reshape(weight_shape)
 
 
 def _weight_grad(x, g, kernel, stride, pad, dilation, groups):
@@ -357,7 +376,7 @@ def _weight_grad(x, g, kernel, stride, pad, dilation, groups):
         for gi in range(groups):
             gm = columns.gradient(g, n0, n1, i0, i1, gi * og, (gi + 1) * og, copies)
             grad_weight_t[gi] += np.matmul(columns(n0, n1, i0, i1, gi), gm.T, out=products(cg * kh * kw, og, dtype=dtype))
-    return np.ascontiguousarray(grad_weight_t.transpose(0, 2, 1)).reshape(c_out, cg, kh, kw)
+    return _weight_layout(grad_weight_t, (c_out, cg, kh, kw))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -417,7 +436,7 @@ def _input_gradient(g: np.ndarray, w: np.ndarray, x_shape, a: ConvArgs, out: np.
     ``a.output_padding`` counts the rows/columns of the padded input no window reached (they get 0)."""
     if _correlate_back(a.stride, w.shape, a.groups):
         return _transposed_stride1(g, w, a.padding, a.dilation, a.groups, a.output_padding, out=out)
-    return _backward(g, w, x_shape, a.stride, a.padding, a.dilation, a.groups, out=out)
+    return _backward(g, w, x_shape, a.stride, a.padding, a.dilation, a.groups, out=out)[0]
 
 
 def _conv_backward(a: ConvArgs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -425,8 +444,16 @@ def _conv_backward(a: ConvArgs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     grad_input = np.empty(x.shape, a.dtype)
 
     def part(n0: int, n1: int) -> np.ndarray:
-        _input_gradient(g[n0:n1], a.weight, (n1 - n0, *x.shape[1:]), a, grad_input[n0:n1])
-        return _weight_grad(x[n0:n1], g[n0:n1], a.weight.shape[2:], a.stride, a.padding, a.dilation, a.groups)
+        grad_weight = None
+        if _correlate_back(a.stride, a.weight.shape, a.groups):
+            _input_gradient(g[n0:n1], a.weight, (n1 - n0, *x.shape[1:]), a, grad_input[n0:n1])
+        else:   # col2im: the weight gradient in the same pass, when the blocks allow
+            _, grad_weight = _backward(g[n0:n1], a.weight, (n1 - n0, *x.shape[1:]), a.stride, a.padding,
+                                       a.dilation, a.groups, out=grad_input[n0:n1], x=x[n0:n1])
+        if grad_weight is None:
+            grad_weight = _weight_grad(x[n0:n1], g[n0:n1], a.weight.shape[2:], a.stride, a.padding, a.dilation,
+                                       a.groups)
+        return grad_weight
 
     grad_weight = sum(_by_samples(n, 2 * _conv_work(n, a.out_size, a.weight.shape), part))
     grad_bias = g.sum(axis=(0, 2, 3))
