@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..arguments import linear_args
+from .conv import _PARALLEL_WORK, _by_samples
 
 __all__ = ["linear", "linear_backward"]
 
@@ -28,9 +29,9 @@ def linear(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -
     ndarray, shape (*, out_features)
     """
     a = linear_args(input, weight, bias)
-    y = a.input @ a.weight.T
+    y = _products(2.0 * a.input.size * a.weight.shape[0], lambda: a.input @ a.weight.T)
     if a.bias is not None:
-        y = y + a.bias
+        y += a.bias
     return y
 
 
@@ -55,7 +56,15 @@ def linear_backward(grad_output: ArrayLike, input: ArrayLike,
     a = linear_args(input, weight, grad_output=grad_output)
     out_features, in_features = a.weight.shape
     g2 = a.grad_output.reshape(-1, out_features)
-    grad_input = a.grad_output @ a.weight
-    grad_weight = g2.T @ a.input.reshape(-1, in_features)
+    grad_input, grad_weight = _products(4.0 * a.input.size * out_features, lambda: (
+        a.grad_output @ a.weight, g2.T @ a.input.reshape(-1, in_features)))
     grad_bias = g2.sum(axis=0)
     return grad_input, grad_weight, grad_bias
+
+
+def _products(work: float, fn):
+    """``fn()``; products of less than the convolutions' threshold of work run on a single-threaded BLAS
+    (:func:`cnnbook.functional.conv._by_samples`), whose threads would mostly wait for each other."""
+    if work >= _PARALLEL_WORK:
+        return fn()
+    return _by_samples(1, work, lambda n0, n1: fn())[0]
