@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from cnnbook.explorer import BOOK
-from cnnbook.explorer.tracing import CONV_DEFAULTS, Window, torch_call
+from cnnbook.explorer.tracing import CONV_DEFAULTS, Field, Window, torch_call
 
 
 
@@ -198,3 +198,45 @@ def test_the_backprop_explorers_gradient_is_torchs_grad_input():
         torch.nn.functional.conv2d(x, w, stride=setting["stride"]).backward(torch.tensor(panels["G"])[None, None])
         np.testing.assert_array_equal(panels["dX"], x.grad[0, 0].numpy())
         assert view.torch_call.startswith("torch.nn.functional.conv_transpose2d(G, w")
+
+
+STACKS = [[(3, 1, 0, 1)], [(5, 1, 2, 1), (2, 2, 0, 1)], [(3, 2, 1, 1), (3, 1, 1, 2)], [(3, 1, 0, 2), (2, 2, 0, 1)],
+          [(5, 1, 2, 1), (2, 2, 0, 1), (5, 1, 0, 1), (2, 2, 0, 1)], [(3, 1, 1, 1), (3, 2, 0, 3), (2, 1, 1, 1)]]
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=str)
+def test_a_field_through_a_stack_is_where_autograd_sends_a_units_gradient(stack):
+    """Convolutions (k, s, p, d) with random positive weights (no cancellation): the input pixels with a
+    non-zero gradient of every unit are exactly the unit's Field, padding clipped, dilation's holes left out."""
+    n = 17
+    rel = Field.through("y", "x", stack)
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(1, 1, n, n, generator=g, requires_grad=True)
+    h = x
+    for k, s, p, d in stack:
+        h = torch.nn.functional.conv2d(h, torch.rand(1, 1, k, k, generator=g) + 0.5, stride=s, padding=p, dilation=d)
+    out_shape = tuple(h.shape[-2:])
+    for cell in itertools.product(range(out_shape[0]), range(out_shape[1])):
+        grad = torch.autograd.grad(h[(0, 0) + cell], x, retain_graph=True)[0][0, 0]
+        want = {tuple(map(int, ix)) for ix in torch.nonzero(grad)}
+        assert rel.linked("y", cell, (n, n), out_shape) == {"x": want}, cell
+    # an input pixel lights exactly the units whose field holds it
+    for pixel in [(0, 0), (n // 2, 3), (n - 1, n - 1)]:
+        readers = {o for o in itertools.product(range(out_shape[0]), range(out_shape[1]))
+                   if pixel in rel.linked("y", o, (n, n), out_shape)["x"]}
+        assert rel.linked("x", pixel, (n, n), out_shape) == {"y": readers}
+
+
+def test_field_declarations_and_their_json():
+    # {0, 2, 4} (k 3, d 2), then that and itself 2 further (k 2, d 2); padding 1 starts it one pixel early
+    rel = Field.through("y", "x", [(3, 1, 1, 2), (2, 1, 0, 2)], symbols=("y", "x"))
+    assert rel.to_json() == {"kind": "field", "out": "y", "in": "x", "kernel": None, "op": "field",
+                             "start": [-1, -1], "jump": [1, 1], "offsets": [[0, 2, 4, 6], [0, 2, 4, 6]],
+                             "sym": ["y", "x"], "fn": "f", "decimals": 2}
+    assert Field("y", "x", 1, (1, 2), ([0, 1], [0])).cells((1, 1), (3, 3)) == ([2], [])  # clipped away
+    with pytest.raises(ValueError, match="jump must be an int >= 1"):
+        Field("y", "x", 0, 0, [0])
+    with pytest.raises(ValueError, match="offsets must be a sequence of ints >= 0"):
+        Field("y", "x", 0, 1, [])
+    with pytest.raises(ValueError, match="layer 1: padding must be an int >= 0"):
+        Field.through("y", "x", [(3, 1, 0, 1), (3, 1, -1, 1)])

@@ -123,19 +123,24 @@ def _panel_image(panel: Panel, a: np.ndarray) -> str:
 VALUE_DECIMALS = 6
 
 
-def _image_values(a: np.ndarray) -> str:
-    """The array as JSON rows, rounded to :data:`VALUE_DECIMALS` (NaN as null, infinities clipped)."""
-    rows = [[None if np.isnan(v) else float(np.round(np.clip(v, -1e300, 1e300), VALUE_DECIMALS)) for v in row]
-            for row in a]
+def _image_values(a: np.ndarray, decimals: int = VALUE_DECIMALS) -> str:
+    """The array as JSON rows, rounded to ``decimals`` (NaN as null, infinities clipped)."""
+    def number(v: float) -> float | int:
+        v = float(np.round(np.clip(v, -1e300, 1e300), decimals)) + 0.0
+        return int(v) if v.is_integer() and abs(v) < 2 ** 53 else v
+
+    rows = [[None if np.isnan(v) else number(v) for v in row] for row in a]
     return json.dumps(rows, separators=(",", ":"))
 
 
-def render_panel(panel: Panel, name: str | None = None, traced: bool = False) -> str:
+def render_panel(panel: Panel, name: str | None = None, traced: bool = False,
+                 value_decimals: int = VALUE_DECIMALS) -> str:
     """HTML for one panel: its title, its shape and the table or image, in a ``figure.cnnbook-panel``
     whose ``data-panel`` is ``panel.name`` (else ``name``, else ``"panel"``).
 
     An image sits in a ``div.cnnbook-img`` with ``data-rows``/``data-cols``; when ``traced`` (a tracing
-    relation names the panel) it also carries its values (``data-values``), for the equation line."""
+    relation needs the panel's numbers) it also carries its values (``data-values``, rounded to
+    ``value_decimals``), for the equation line."""
     a = np.asarray(panel.array, dtype=np.float64)
     if a.ndim != 2:
         raise ValueError(f"panel {panel.title!r} must be a 2-D array, got shape {a.shape}")
@@ -143,7 +148,7 @@ def render_panel(panel: Panel, name: str | None = None, traced: bool = False) ->
     if numbers:
         body = _panel_table(panel, a)
     else:
-        values = f" data-values='{_image_values(a)}'" if traced else ""
+        values = f" data-values='{_image_values(a, value_decimals)}'" if traced else ""
         body = (f'<div class="cnnbook-img" data-rows="{a.shape[0]}" data-cols="{a.shape[1]}"{values}>'
                 f"{_panel_image(panel, a)}</div>")
     caption = f"{html.escape(panel.title)} <span class='cnnbook-dim'>{a.shape[0]}&times;{a.shape[1]}</span>"
@@ -152,13 +157,29 @@ def render_panel(panel: Panel, name: str | None = None, traced: bool = False) ->
             f"{body}</figure>")
 
 
+def _valued_panels(trace) -> dict[str, int]:
+    """The panels whose numbers an equation line reads, with the decimals it needs: every panel of a
+    :class:`~cnnbook.explorer.tracing.Window` (all its numbers, :data:`VALUE_DECIMALS`), only the output
+    of a :class:`~cnnbook.explorer.tracing.Field` (its value, rounded as the equation prints it)."""
+    valued: dict[str, int] = {}
+    for rel in trace:
+        if rel.op == "field":
+            valued[rel.output] = max(valued.get(rel.output, 0), rel.decimals)
+        else:
+            for n in (rel.output, rel.input, rel.kernel):
+                if n:
+                    valued[n] = VALUE_DECIMALS
+    return valued
+
+
 def render_view(view: View) -> str:
     """HTML for a whole view: the output shape line, the text, the panels side by side (with the tracing
     relations as JSON in ``data-trace``) and the PyTorch call (``[data-role="torch-call"]``)."""
     shape = "(" + ", ".join(str(s) for s in view.shape) + ")"
+    valued = _valued_panels(view.trace)
     text = f' <span class="cnnbook-text">{html.escape(view.text)}</span>' if view.text else ""
-    names = {n for rel in view.trace for n in (rel.output, rel.input, rel.kernel) if n}
-    panels = "".join(render_panel(p, f"panel-{k}", traced=p.name in names) for k, p in enumerate(view.panels))
+    panels = "".join(render_panel(p, f"panel-{k}", traced=p.name in valued, value_decimals=valued.get(p.name, 0))
+                     for k, p in enumerate(view.panels))
     trace = ""
     if view.trace:
         blob = json.dumps([rel.to_json() for rel in view.trace], separators=(",", ":"))

@@ -65,8 +65,44 @@
   }
 
   // ------------------------------------------------------------------------------------ relations
+  /* A receptive field (cnnbook.explorer.tracing.Field): the input rows and columns of output cell (i, j),
+     start + i*jump + offset, clipped to the input panel. */
+  function fieldAxis(rel, axis, index, size) {
+    var base = rel.start[axis] + index * rel.jump[axis];
+    return rel.offsets[axis].map(function (a) { return base + a; }).filter(function (r) { return r >= 0 && r < size; });
+  }
+
+  /* The output indices along one axis whose field holds input index r. */
+  function fieldReaders(rel, axis, r, outSize) {
+    var found = [];
+    for (var i = 0; i < outSize; i++) {
+      var d = r - rel.start[axis] - i * rel.jump[axis];
+      if (rel.offsets[axis].indexOf(d) >= 0) found.push(i);
+    }
+    return found;
+  }
+
+  function spans(list) {  // [0, 1, 2, 5, 7, 8] -> "0–2, 5, 7–8"
+    var parts = [], k = 0;
+    while (k < list.length) {
+      var e = k;
+      while (e + 1 < list.length && list[e + 1] === list[e] + 1) e++;
+      parts.push(e > k ? list[k] + "–" + list[e] : String(list[k]));
+      k = e + 1;
+    }
+    return parts.join(", ");
+  }
+
   function pairs(rel, inShape, outShape) {
-    var out = [], kh = rel.k[0], kw = rel.k[1], q = rel.q || 0;
+    var out = [], kh, kw, q = rel.q || 0;
+    if (rel.kind === "field") {
+      for (var fi = 0; fi < outShape[0]; fi++) for (var fj = 0; fj < outShape[1]; fj++) {
+        var rows = fieldAxis(rel, 0, fi, inShape[0]), cols = fieldAxis(rel, 1, fj, inShape[1]);
+        rows.forEach(function (r) { cols.forEach(function (c) { out.push([fi, fj, r, c, -1, -1]); }); });
+      }
+      return out;
+    }
+    kh = rel.k[0]; kw = rel.k[1];
     function tap(u, v) {
       var t = rel.flip ? [kh - 1 - u, kw - 1 - v] : [u, v];
       return rel.kd ? [t[0] * rel.d[0], t[1] * rel.d[1]] : t;
@@ -266,6 +302,7 @@
     this.relations().forEach(function (rel) {
       var tin = tableOf(container, rel["in"]), tout = tableOf(container, rel.out), tk = tableOf(container, rel.kernel);
       if (!tin || !tout || (panel !== rel.out && panel !== rel["in"])) return;
+      if (rel.kind === "field") { lines.push(fieldLine(rel, panel, row, col, tin, tout, td)); return; }
       var all = pairs(rel, shapeOf(tin), shapeOf(tout)), sym = rel.sym;
       if (panel === rel.out) {
         var mine = all.filter(function (t) { return t[0] === row && t[1] === col; });
@@ -286,9 +323,47 @@
                         (names.length > 1 ? "s: " : ": ") + names.join(", "));
       }
     });
-    this.equation.textContent = lines.join("  ·  ");
+    this.equation.textContent = mergeLines(lines).join("  ·  ");
     this.listeners.forEach(function (fn) { fn(); });
   };
+
+  /* A field's line: for an output cell, its field on the input and its value; for an input cell, the
+     output cells whose field holds it ({merge, who, text}: the same cells of several panels are merged). */
+  function fieldLine(rel, panel, row, col, tin, tout, td) {
+    var sym = rel.sym, inShape = shapeOf(tin), outShape = shapeOf(tout);
+    if (panel === rel.out) {
+      var rows = fieldAxis(rel, 0, row, inShape[0]), cols = fieldAxis(rel, 1, col, inShape[1]);
+      rows.forEach(function (r) { cols.forEach(function (c) { cellAt(tin, r, c).classList.add("linked"); }); });
+      var span = [rel.offsets[0][rel.offsets[0].length - 1] + 1, rel.offsets[1][rel.offsets[1].length - 1] + 1];
+      var full = rows.length === rel.offsets[0].length && cols.length === rel.offsets[1].length;
+      var holes = rel.offsets[0].length < span[0] || rel.offsets[1].length < span[1];
+      var what = rows.length && cols.length
+        ? sym[1] + " rows " + spans(rows) + ", columns " + spans(cols) + ": a " + span[0] + "×" + span[1] +
+          " receptive field" + (holes ? " with holes" : "") + (full ? "" : ", clipped to the image") +
+          (full && !holes ? "" : ", " + rows.length * cols.length + " pixels")
+        : "no pixel of " + sym[1];
+      return sym[0] + "[" + row + ", " + col + "] = " + rel.fn + "(" + what + ") = " + fmt(valueOf(td), rel.decimals);
+    }
+    var ri = fieldReaders(rel, 0, row, outShape[0]), ci = fieldReaders(rel, 1, col, outShape[1]);
+    ri.forEach(function (i) { ci.forEach(function (j) { cellAt(tout, i, j).classList.add("linked"); }); });
+    var who = sym[1] + "[" + row + ", " + col + "]";
+    if (!ri.length || !ci.length) return {merge: who, who: sym[0], head: " is in the receptive field of no unit of ", tail: ""};
+    var n = ri.length * ci.length;
+    return {merge: who, who: sym[0], head: " is in the receptive field of " + n + " unit" + (n > 1 ? "s" : "") + " of ",
+            tail: ": rows " + spans(ri) + ", columns " + spans(ci)};
+  }
+
+  function mergeLines(lines) {  // field lines of the same input cell with the same text: one line, naming every panel
+    var out = [], at = {};
+    lines.forEach(function (l) {
+      if (typeof l === "string") { out.push(l); return; }
+      var key = l.merge + l.head + "|" + l.tail;
+      if (key in at) { out[at[key]].who.push(l.who); return; }
+      at[key] = out.length;
+      out.push({merge: l.merge, who: [l.who], head: l.head, tail: l.tail});
+    });
+    return out.map(function (l) { return typeof l === "string" ? l : l.merge + l.head + l.who.join(", ") + l.tail; });
+  }
 
   function outputEquation(rel, mine, tin, tk, td) {
     var sym = rel.sym, head = sym[0] + "[" + td.dataset.row + ", " + td.dataset.col + "] = ";
