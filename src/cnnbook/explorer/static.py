@@ -158,15 +158,16 @@ def render_panel(panel: Panel, name: str | None = None, traced: bool = False,
 
 
 def _valued_panels(trace) -> dict[str, int]:
-    """The panels whose numbers an equation line reads, with the decimals it needs: every panel of a
-    :class:`~cnnbook.explorer.tracing.Window` (all its numbers, :data:`VALUE_DECIMALS`), only the output
-    of a :class:`~cnnbook.explorer.tracing.Field` (its value, rounded as the equation prints it)."""
+    """The panels whose numbers an equation line reads, with the decimals it needs: the input and kernel
+    of a :class:`~cnnbook.explorer.tracing.Window` (the terms it adds up, :data:`VALUE_DECIMALS`; its
+    result is computed from them), only the output of a :class:`~cnnbook.explorer.tracing.Field` (its
+    value, rounded as the equation prints it)."""
     valued: dict[str, int] = {}
     for rel in trace:
         if rel.op == "field":
             valued[rel.output] = max(valued.get(rel.output, 0), rel.decimals)
         else:
-            for n in (rel.output, rel.input, rel.kernel):
+            for n in (rel.input, rel.kernel):
                 if n:
                     valued[n] = VALUE_DECIMALS
     return valued

@@ -595,6 +595,9 @@
       self.bookButton.disabled = false;
       self.viewer.root.dataset.image = "own";
       self.apply();
+      self.viewer.tracer.pick = null;
+      self.viewer.tracer.clear();
+      self.viewer.tracer.refresh();
       self.say(note, false);
     }, function () {
       self.say(name + " is not an image this browser can read: choose a PNG or JPEG file.", true);
@@ -656,6 +659,36 @@
                                  this.spec.padding + ", so the output is " + oh + "×" + ow;
     root.dataset.shape = JSON.stringify([oh, ow]);
     root.dataset.checksum = "";
+    if (this.spec.input_panel) this.showInput();
+  };
+
+  /* The input panel shows the reader's grey image, and carries its values (the terms of the equation line). */
+  OwnImage.prototype.showInput = function () {
+    var fig = this.viewer.root.querySelector('figure.cnnbook-panel[data-panel="' + this.spec.input_panel + '"]');
+    if (!fig) return;
+    var h = this.shape[0], w = this.shape[1], grey = this.grey, canvas = el("canvas"), rows = [];
+    canvas.width = w;
+    canvas.height = h;
+    var ctx = canvas.getContext("2d"), img = ctx.createImageData(w, h);
+    for (var i = 0; i < h * w; i++) {
+      var g = Math.round(Math.min(Math.max(grey[i], 0), 1) * 255);
+      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = g;
+      img.data[4 * i + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+    for (var r = 0; r < h; r++) rows.push(Array.prototype.slice.call(grey, r * w, (r + 1) * w));
+    var wrap = fig.querySelector(".cnnbook-img"), picture = wrap.querySelector("img");
+    var scale = Math.max(Math.max(1, Math.floor(192 / Math.max(h, w))), Math.ceil(192 / w));
+    picture.src = canvas.toDataURL();
+    picture.width = w * scale;
+    picture.height = h * scale;
+    picture.alt = "your image, in grey";
+    wrap.dataset.rows = h;
+    wrap.dataset.cols = w;
+    wrap.cnnbookValues = rows;
+    wrap.removeAttribute("data-values");
+    var dim = fig.querySelector(".cnnbook-dim");
+    if (dim) dim.textContent = h + "×" + w;
   };
 
   // ------------------------------------------------------------------------------------ static viewer
