@@ -566,7 +566,7 @@ def test_the_url_fragment_follows_the_explorer_last_moved(site, server, browser)
         _move(root, slider.name, slider.kind, len(slider.values) - 1, slider.default_index)
         setting = json.loads(root.get_attribute("data-setting"))
         rel = explorer.view(**setting).trace[0]
-        root.locator(f'figure[data-panel="{rel.output}"] td').first.click()
+        _click_cell(root, rel.output, (0, 0))
         url = page.url
         assert "#" in url and f"explorer={explorer.name}" in url and f"pick={rel.output}.0.0" in url, url
         root.locator('[data-role="copy-link"]').click()

@@ -6,8 +6,8 @@
    (#explorer=<name>&<control>=<value>...&pick=<panel>.<row>.<col>), and opening such a URL restores it.
 
    Both faces (the website, and the live ipywidgets face in JupyterLab, which loads this file through an
-   Output widget): a view whose panels carry data-trace (cnnbook.explorer.tracing.Window, as JSON) can be
-   traced. Picking a cell (click, tap, or keyboard: Tab to a grid, arrow keys, Enter) lights the cells
+   Output widget): a view whose panels carry data-trace (cnnbook.explorer.tracing.Window and Field, as
+   JSON) can be traced. Picking a cell (click, tap, or keyboard: Tab to a grid, arrow keys, Enter) lights the cells
    it is made of (class "linked"; the picked cell "picked"; pooling's arg-max "routed"), and the line
    [data-role="equation"] (an aria-live region) adds up their displayed numbers. previous / play / next
    step through the output positions.
@@ -17,7 +17,8 @@
      viewers          -> every Viewer mounted so far, in page order
      tracers          -> every Tracer (static and live), in the order they were made
      addPlugin(fn)    -> fn(viewer) is called for every viewer, now and when mounted later
-     pairs(rel, inShape, outShape) -> the [a, b, r, c, u, v] of a relation (as tracing.Window.pairs)
+     pairs(rel, inShape, outShape) -> the [a, b, r, c, u, v] of a relation (as tracing.Window.pairs; a
+                                      Field's have no tap: u = v = -1)
    A Viewer: root, data (the payload), controls, indices(), setting(), select(indices), onRender(fn),
    tracer. A Tracer: container, relations(), select(panel, row, col), clear(), step(+1 | -1), play(). */
 (function () {
@@ -625,33 +626,40 @@
     return {shape: [oh, ow], values: y};
   };
 
+  /* Draw h×w values (lo..hi as black..white) into the image of panel `name`, scaled like the static face
+     (cnnbook.explorer.static._panel_image); returns its div.cnnbook-img. */
+  function drawGrey(root, name, values, h, w, lo, hi, alt) {
+    var canvas = el("canvas");
+    canvas.width = w;
+    canvas.height = h;
+    var ctx = canvas.getContext("2d"), img = ctx.createImageData(w, h);
+    for (var i = 0; i < h * w; i++) {
+      var g = Math.round(Math.min(Math.max((values[i] - lo) / (hi - lo), 0), 1) * 255);
+      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = g;
+      img.data[4 * i + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+    var fig = root.querySelector('figure.cnnbook-panel[data-panel="' + name + '"]');
+    var wrap = fig.querySelector(".cnnbook-img"), picture = wrap.querySelector("img");
+    var scale = Math.max(Math.max(1, Math.floor(192 / Math.max(h, w))), Math.ceil(192 / w));
+    picture.src = canvas.toDataURL();
+    picture.width = w * scale;
+    picture.height = h * scale;
+    picture.alt = alt;
+    wrap.dataset.rows = h;
+    wrap.dataset.cols = w;
+    var dim = fig.querySelector(".cnnbook-dim");
+    if (dim) dim.textContent = h + "×" + w;
+    return wrap;
+  }
+
   OwnImage.prototype.apply = function () {
     var out = this.compute(), root = this.viewer.root, y = out.values, oh = out.shape[0], ow = out.shape[1];
     this.output = out;
     var lim = 0, signed = false;
     for (var i = 0; i < y.length; i++) { lim = Math.max(lim, Math.abs(y[i])); if (y[i] < 0) signed = true; }
     lim = lim || 1;
-    var lo = signed ? -lim : 0, canvas = el("canvas");
-    canvas.width = ow;
-    canvas.height = oh;
-    var ctx = canvas.getContext("2d"), img = ctx.createImageData(ow, oh);
-    for (i = 0; i < y.length; i++) {
-      var t = Math.min(Math.max((y[i] - lo) / (lim - lo), 0), 1), g = Math.round(t * 255);
-      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = g;
-      img.data[4 * i + 3] = 255;
-    }
-    ctx.putImageData(img, 0, 0);
-    var fig = root.querySelector('figure.cnnbook-panel[data-panel="' + this.spec.panel + '"]');
-    var wrap = fig.querySelector(".cnnbook-img"), picture = wrap.querySelector("img");
-    var scale = Math.max(Math.max(1, Math.floor(192 / Math.max(oh, ow))), Math.ceil(192 / ow));
-    picture.src = canvas.toDataURL();
-    picture.width = ow * scale;
-    picture.height = oh * scale;
-    picture.alt = "the kernel applied to your image";
-    wrap.dataset.rows = oh;
-    wrap.dataset.cols = ow;
-    var dim = fig.querySelector(".cnnbook-dim");
-    if (dim) dim.textContent = oh + "×" + ow;
+    drawGrey(root, this.spec.panel, y, oh, ow, signed ? -lim : 0, lim, "the kernel applied to your image");
     var shape = root.querySelector('[data-role="shape"]');
     if (shape) shape.textContent = "(" + oh + ", " + ow + ")";
     var text = root.querySelector(".cnnbook-text");
@@ -659,36 +667,13 @@
                                  this.spec.padding + ", so the output is " + oh + "×" + ow;
     root.dataset.shape = JSON.stringify([oh, ow]);
     root.dataset.checksum = "";
-    if (this.spec.input_panel) this.showInput();
-  };
-
-  /* The input panel shows the reader's grey image, and carries its values (the terms of the equation line). */
-  OwnImage.prototype.showInput = function () {
-    var fig = this.viewer.root.querySelector('figure.cnnbook-panel[data-panel="' + this.spec.input_panel + '"]');
-    if (!fig) return;
-    var h = this.shape[0], w = this.shape[1], grey = this.grey, canvas = el("canvas"), rows = [];
-    canvas.width = w;
-    canvas.height = h;
-    var ctx = canvas.getContext("2d"), img = ctx.createImageData(w, h);
-    for (var i = 0; i < h * w; i++) {
-      var g = Math.round(Math.min(Math.max(grey[i], 0), 1) * 255);
-      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = g;
-      img.data[4 * i + 3] = 255;
+    if (this.spec.input_panel) {  // the reader's image itself, with its values (the terms of the equation line)
+      var h = this.shape[0], w = this.shape[1], grey = this.grey, rows = [];
+      var wrap = drawGrey(root, this.spec.input_panel, grey, h, w, 0, 1, "your image, in grey");
+      for (var r = 0; r < h; r++) rows.push(Array.prototype.slice.call(grey, r * w, (r + 1) * w));
+      wrap.cnnbookValues = rows;
+      wrap.removeAttribute("data-values");
     }
-    ctx.putImageData(img, 0, 0);
-    for (var r = 0; r < h; r++) rows.push(Array.prototype.slice.call(grey, r * w, (r + 1) * w));
-    var wrap = fig.querySelector(".cnnbook-img"), picture = wrap.querySelector("img");
-    var scale = Math.max(Math.max(1, Math.floor(192 / Math.max(h, w))), Math.ceil(192 / w));
-    picture.src = canvas.toDataURL();
-    picture.width = w * scale;
-    picture.height = h * scale;
-    picture.alt = "your image, in grey";
-    wrap.dataset.rows = h;
-    wrap.dataset.cols = w;
-    wrap.cnnbookValues = rows;
-    wrap.removeAttribute("data-values");
-    var dim = fig.querySelector(".cnnbook-dim");
-    if (dim) dim.textContent = h + "×" + w;
   };
 
   // ------------------------------------------------------------------------------------ static viewer
