@@ -177,7 +177,8 @@ def _targets(n: int, current: int) -> list[int]:
 
 #: The displayed view equals cnnbook's render_view, once what explorer.js adds in the browser is taken
 #: away again: the cells' numbers (data-row/data-col), the grid roles and roving tabindex of traced
-#: grids (and image panels), the tracing classes and the squares laid over traced images.
+#: grids (and image panels), the tracing classes and the squares laid over traced images; and the
+#: numbers of traced images, which the page names by index into its payload.
 _SAME_AS = """(root, html) => {
   const t = document.createElement('template'); t.innerHTML = html;
   const shown = root.querySelector('.cnnbook-body').cloneNode(true);
@@ -190,6 +191,9 @@ _SAME_AS = """(root, html) => {
     if (td.getAttribute('class') === '') td.removeAttribute('class');
   });
   shown.querySelectorAll('.cnnbook-copied').forEach(e => e.remove());
+  shown.querySelectorAll('[data-values-ref]').forEach(g => {  // the numbers the payload writes once
+    const values = root.cnnbookViewer.data.images[+g.dataset.valuesRef];
+    g.removeAttribute('data-values-ref'); g.setAttribute('data-values', values); });
   return t.innerHTML === shown.innerHTML; }"""
 
 
@@ -419,8 +423,8 @@ _CELL_VALUE = """(root, [panel, r, c]) => {
   const fig = root.querySelector('figure.cnnbook-panel[data-panel="' + panel + '"]');
   const table = fig.querySelector('table.cnnbook-grid');
   if (table) return parseFloat(table.rows[r].cells[c].textContent);
-  const values = fig.querySelector('.cnnbook-img').dataset.values;  // only where an equation reads them
-  return values ? JSON.parse(values)[r][c] : null;
+  const img = fig.querySelector('.cnnbook-img');  // numbers only where an equation reads them
+  return img.dataset.values || img.dataset.valuesRef ? window.cnnbookExplorers.values(img)[r][c] : null;
 }"""
 
 

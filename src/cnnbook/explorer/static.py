@@ -19,6 +19,7 @@ import base64
 import html
 import itertools
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -199,14 +200,26 @@ def payload(explorer: Explorer) -> dict[str, Any]:
 
     ``fragments``: the distinct :func:`render_view` HTML strings; ``entries``: for each setting, keyed
     by the indices of its values joined by commas (``"2,0,1"``), ``[fragment index, shape as JSON,
-    checksum]``; ``labels`` and ``values``: per control, what the reader sees and the setting's values.
+    checksum]``; ``labels`` and ``values``: per control, what the reader sees and the setting's values;
+    ``images``: the distinct ``data-values`` (JSON text) of traced image panels, which the fragments name
+    by index (``data-values-ref``: a photograph shown in every view is written once; :func:`inline_values`
+    puts them back).
     """
     fragments: list[str] = []
     seen: dict[str, int] = {}
+    images: list[str] = []
+    image_index: dict[str, int] = {}
     entries = {}
+
+    def ref(match: re.Match) -> str:
+        k = image_index.setdefault(match.group(1), len(images))
+        if k == len(images):
+            images.append(match.group(1))
+        return f"data-values-ref='{k}'"
+
     for idx, setting in explorer.indexed_settings():
         v = explorer.view(**setting)
-        frag = render_view(v)
+        frag = _VALUES.sub(ref, render_view(v))
         k = seen.setdefault(frag, len(fragments))
         if k == len(fragments):
             fragments.append(frag)
@@ -216,7 +229,18 @@ def payload(explorer: Explorer) -> dict[str, Any]:
         "entries": entries,
         "labels": [c.labels for c in explorer.controls],
         "values": [jsonable(c.values) for c in explorer.controls],
+        "images": images,
     }
+
+
+def inline_values(fragment: str, images: list[str]) -> str:
+    """A fragment of :func:`payload` with its ``data-values-ref`` replaced by the values they name: the
+    :func:`render_view` HTML it was made from."""
+    return re.sub(r"data-values-ref='(\d+)'", lambda m: f"data-values='{images[int(m.group(1))]}'", fragment)
+
+
+#: The values attribute of a traced image panel (:func:`_image_values`), as :func:`payload` finds it.
+_VALUES = re.compile(r"data-values='([^']*)'")
 
 
 def _control_html(c: Control) -> str:

@@ -50,7 +50,7 @@ def receptive_field_explorer() -> Explorer:
     Output: the number of paths from each input pixel to the unit (its input gradient when every weight
     is 1; zero outside the field and in its holes). Panels: the input with those counts shaded
     (logarithmically) and the rest of the ``r x r`` span of the recursion in the palest shade; the top
-    layer's output units, each holding the number of input pixels it reaches (the shaded unit outlined);
+    layer's output units, each holding the number of input pixels it reaches;
     the table ``k, s, d, r, j`` of the layers. The text evaluates the recursion
     (:func:`cnnbook.shapes.receptive_field_text`). Tracing: a unit of the top layer lights the pixels it
     reaches (a :class:`~cnnbook.explorer.tracing.Field` whose offsets are where the counts are non-zero),
@@ -87,9 +87,10 @@ def receptive_field_explorer() -> Explorer:
 
             Panel("layers: k, s, d, r, j", np.array(table, dtype=np.float64), numbers=True, cmap="Blues",
                   vmin=0.0, vmax=float(max(max(row) for row in table)) * 3.0),
-            Panel(f"top layer's units: input pixels each reaches (unit ({unit}, {unit}) outlined)",
-                  np.full((top, top), float(reached)), cmap="Oranges", vmin=0.0, vmax=reached * 3.0,
-                  highlight=[(unit, unit, 1, 1)], decimals=0, scale=max(1, DRAWN_WIDTH // 2 // top), name="top"),
+            Panel(f"top layer's {top}×{top} units (pick one): the input pixels each reaches; "
+                  f"unit ({unit}, {unit}) is the one shaded",
+                  np.full((top, top), float(reached)), numbers=False, cmap="Oranges", vmin=0.0, vmax=reached * 3.0,
+                  decimals=0, scale=max(1, DRAWN_WIDTH // 2 // top), name="top"),
         ]
         trace = [Field("top", "input", 0, j, offsets, symbols=("top", "input"), function="pixels reached",
                        decimals=0)]

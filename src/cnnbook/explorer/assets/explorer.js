@@ -17,6 +17,7 @@
      viewers          -> every Viewer mounted so far, in page order
      tracers          -> every Tracer (static and live), in the order they were made
      addPlugin(fn)    -> fn(viewer) is called for every viewer, now and when mounted later
+     values(wrap)     -> the numbers of a traced image panel (div.cnnbook-img), as rows
      pairs(rel, inShape, outShape) -> the [a, b, r, c, u, v] of a relation (as tracing.Window.pairs; a
                                       Field's have no tap: u = v = -1)
    A Viewer: root, data (the payload), controls, indices(), setting(), select(indices), onRender(fn),
@@ -41,7 +42,11 @@
   /* A cell is a <td> of a number grid, or, on an image panel (div.cnnbook-img), a square span laid over
      the image (made when it is lit). Its value: the td's number, or the image's data-values entry. */
   function imageValues(wrap) {
-    if (!wrap.cnnbookValues) wrap.cnnbookValues = JSON.parse(wrap.dataset.values || "[]");
+    if (!wrap.cnnbookValues) {
+      var ref = wrap.dataset.valuesRef, root = wrap.closest("[data-explorer]");
+      var viewer = ref !== undefined && root && (root.cnnbookViewer || mount(root));
+      wrap.cnnbookValues = JSON.parse((viewer ? viewer.data.images[+ref] : wrap.dataset.values) || "[]");
+    }
     return wrap.cnnbookValues;
   }
 
@@ -673,6 +678,7 @@
       for (var r = 0; r < h; r++) rows.push(Array.prototype.slice.call(grey, r * w, (r + 1) * w));
       wrap.cnnbookValues = rows;
       wrap.removeAttribute("data-values");
+      wrap.removeAttribute("data-values-ref");
     }
   };
 
@@ -819,6 +825,7 @@
     viewers: viewers,
     tracers: tracers,
     pairs: pairs,
+    values: imageValues,
     addPlugin: function (fn) { plugins.push(fn); viewers.forEach(function (v) { fn(v); }); }
   };
   function start() { mountAll(); watchLive(); }
