@@ -334,7 +334,7 @@
   };
 
   /* A field's line: for an output cell, its field on the input and its value; for an input cell, the
-     output cells whose field holds it ({merge, who, text}: the same cells of several panels are merged). */
+     output cells whose field holds it ({merge, who, head, tail}: mergeLines joins the panels of equal lines). */
   function fieldLine(rel, panel, row, col, tin, tout, td) {
     var sym = rel.sym, inShape = shapeOf(tin), outShape = shapeOf(tout);
     if (panel === rel.out) {
