@@ -180,9 +180,19 @@ def test_receptive_field_explorer_shades_exactly_the_pixels_autograd_finds():
         h = x
         for k, s, d in stack:
             h = TF.conv2d(h, torch.ones(1, 1, k, k, dtype=torch.float64), stride=s, dilation=d)
-        h[0, 0, unit, unit].backward()
+        h[0, 0, unit, unit].backward(retain_graph=True)
         grad = x.grad[0, 0].numpy()
         np.testing.assert_array_equal(view.output, grad)
+        # tracing: the field of a top unit lights where autograd sends its gradient, for the shown unit
+        # and the two corner units; the top panel has one cell per unit, holding how many pixels it reaches
+        field, = view.trace
+        top = view.panels[2].array
+        assert view.panels[2].name == field.output and view.panels[0].name == field.input
+        assert top.shape == tuple(h.shape[-2:]) and (top == (grad != 0).sum()).all()
+        for cell in {(unit, unit), (0, 0), (top.shape[0] - 1, top.shape[1] - 1)}:
+            g = torch.autograd.grad(h[(0, 0) + cell], x, retain_graph=True)[0][0, 0].numpy()
+            lit = field.linked(field.output, cell, (n, n), top.shape)[field.input]
+            assert lit == {tuple(map(int, rc)) for rc in np.argwhere(g != 0)}, (setting, cell)
         shade = view.panels[0].array
         reached = shade >= REACHED
         np.testing.assert_array_equal(reached, grad != 0)

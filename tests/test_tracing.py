@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from cnnbook.explorer import BOOK
-from cnnbook.explorer.tracing import CONV_DEFAULTS, Window, torch_call
+from cnnbook.explorer.tracing import CONV_DEFAULTS, Field, Window, torch_call
 
 
 
@@ -148,8 +148,16 @@ def test_torch_call_leaves_out_torch_defaults():
     assert torch_call("max_pool2d", "x", "2") == "torch.nn.functional.max_pool2d(x, 2)"
 
 
+def _build(entry):
+    """The explorer of a BOOK entry; LeNet's with a one-epoch model (what it traces and the PyTorch call
+    it shows do not depend on the weights; its page's model is checked on the website)."""
+    if entry.factory.endswith(":lenet_explorer"):
+        return type(entry)(entry.chapter, entry.factory, {**entry.args, "epochs": 1}).build()
+    return entry.build()
+
+
 def _views(entry, limit=40):
-    ex = entry.build()
+    ex = _build(entry)
     settings = list(ex.settings())
     rng = np.random.default_rng(0)
     picked = [settings[i] for i in sorted(rng.choice(len(settings), min(limit, len(settings)), replace=False))]
@@ -157,7 +165,8 @@ def _views(entry, limit=40):
 
 
 TRACED = [b for b in BOOK if b.factory.rpartition(":")[2] in
-          {"conv_steps", "conv_arithmetic", "pixel_picker", "pooling_explorer", "transposed_dilated"}]
+          {"conv_steps", "conv_arithmetic", "pixel_picker", "pooling_explorer", "transposed_dilated",
+           "kernel_gallery", "equivariance", "receptive_field_explorer", "lenet_explorer"}]
 
 
 @pytest.mark.parametrize("entry", TRACED, ids=[b.factory.rpartition(":")[2] for b in TRACED])
@@ -170,6 +179,10 @@ def test_the_book_explorers_trace_what_they_compute(entry):
         panels = {p.name: np.asarray(p.array, dtype=float) for p in view.panels if p.name}
         for rel in view.trace:
             x, y = panels[rel.input], panels[rel.output]
+            if rel.op == "field":  # its equation shows the unit's own value; every unit reads some input
+                assert all(rel.cells(cell, x.shape)[0] and rel.cells(cell, x.shape)[1] for cell in np.ndindex(*y.shape))
+                traced += 1
+                continue
             w = panels[rel.kernel] if rel.kernel else None
             sums = np.zeros(y.shape) + (rel.bias or 0.0)
             best = np.full(y.shape, -np.inf)
@@ -186,6 +199,22 @@ def test_the_book_explorers_trace_what_they_compute(entry):
     assert traced, f"{entry.factory} declares no tracing relation"
 
 
+def test_the_receptive_field_explorers_field_is_the_pixels_its_unit_reaches():
+    """The field of the unit the explorer shades is where its output (the number of paths) is non-zero,
+    and every top unit holds how many pixels it reaches."""
+    from cnnbook.explorers.receptive import field_frame, receptive_field_explorer
+
+    ex = receptive_field_explorer()
+    for setting in ex.settings():
+        view = ex.view(**setting)
+        rel, = view.trace
+        panels = {p.name: p.array for p in view.panels if p.name}
+        n, unit = field_frame(**setting)
+        lit = rel.linked(rel.output, (unit, unit), (n, n), panels["top"].shape)[rel.input]
+        assert lit == {tuple(map(int, rc)) for rc in np.argwhere(view.output > 0)}, setting
+        assert (panels["top"] == len(lit)).all()
+
+
 def test_the_backprop_explorers_gradient_is_torchs_grad_input():
     from cnnbook.explorers.backprop import pixel_picker
 
@@ -198,3 +227,140 @@ def test_the_backprop_explorers_gradient_is_torchs_grad_input():
         torch.nn.functional.conv2d(x, w, stride=setting["stride"]).backward(torch.tensor(panels["G"])[None, None])
         np.testing.assert_array_equal(panels["dX"], x.grad[0, 0].numpy())
         assert view.torch_call.startswith("torch.nn.functional.conv_transpose2d(G, w")
+
+
+STACKS = [[(3, 1, 0, 1)], [(5, 1, 2, 1), (2, 2, 0, 1)], [(3, 2, 1, 1), (3, 1, 1, 2)], [(3, 1, 0, 2), (2, 2, 0, 1)],
+          [(5, 1, 2, 1), (2, 2, 0, 1), (5, 1, 0, 1), (2, 2, 0, 1)], [(3, 1, 1, 1), (3, 2, 0, 3), (2, 1, 1, 1)]]
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=str)
+def test_a_field_through_a_stack_is_where_autograd_sends_a_units_gradient(stack):
+    """Convolutions (k, s, p, d) with random positive weights (no cancellation): the input pixels with a
+    non-zero gradient of every unit are exactly the unit's Field, padding clipped, dilation's holes left out."""
+    n = 17
+    rel = Field.through("y", "x", stack)
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(1, 1, n, n, generator=g, requires_grad=True)
+    h = x
+    for k, s, p, d in stack:
+        h = torch.nn.functional.conv2d(h, torch.rand(1, 1, k, k, generator=g) + 0.5, stride=s, padding=p, dilation=d)
+    out_shape = tuple(h.shape[-2:])
+    for cell in itertools.product(range(out_shape[0]), range(out_shape[1])):
+        grad = torch.autograd.grad(h[(0, 0) + cell], x, retain_graph=True)[0][0, 0]
+        want = {tuple(map(int, ix)) for ix in torch.nonzero(grad)}
+        assert rel.linked("y", cell, (n, n), out_shape) == {"x": want}, cell
+    # an input pixel lights exactly the units whose field holds it
+    for pixel in [(0, 0), (n // 2, 3), (n - 1, n - 1)]:
+        readers = {o for o in itertools.product(range(out_shape[0]), range(out_shape[1]))
+                   if pixel in rel.linked("y", o, (n, n), out_shape)["x"]}
+        assert rel.linked("x", pixel, (n, n), out_shape) == {"y": readers}
+
+
+def test_field_declarations_and_their_json():
+    # {0, 2, 4} (k 3, d 2), then that and itself 2 further (k 2, d 2); padding 1 starts it one pixel early
+    rel = Field.through("y", "x", [(3, 1, 1, 2), (2, 1, 0, 2)], symbols=("y", "x"))
+    assert rel.to_json() == {"kind": "field", "out": "y", "in": "x", "kernel": None, "op": "field",
+                             "start": [-1, -1], "jump": [1, 1], "offsets": [[0, 2, 4, 6], [0, 2, 4, 6]],
+                             "sym": ["y", "x"], "fn": "f", "decimals": 2}
+    assert Field("y", "x", 1, (1, 2), ([0, 1], [0])).cells((1, 1), (3, 3)) == ([2], [])  # clipped away
+    with pytest.raises(ValueError, match="jump must be an int >= 1"):
+        Field("y", "x", 0, 0, [0])
+    with pytest.raises(ValueError, match="offsets must be a sequence of ints >= 0"):
+        Field("y", "x", 0, 1, [])
+    with pytest.raises(ValueError, match="layer 1: padding must be an int >= 0"):
+        Field.through("y", "x", [(3, 1, 0, 1), (3, 1, -1, 1)])
+
+
+# ------------------------------------------------------------------------------------------ PyTorch calls
+def _t(a) -> torch.Tensor:
+    """A panel's 2-D array as a (1, 1, H, W) float64 tensor."""
+    return torch.tensor(np.ascontiguousarray(a, dtype=np.float64))[None, None]
+
+
+def _unpad(a: np.ndarray, p: int) -> np.ndarray:
+    return a[p:a.shape[0] - p, p:a.shape[1] - p] if p else a
+
+
+def _lenet_names(ex, setting, view, panels):
+    """The digit ``x`` and the weights ``w1, b1, w2, b2`` of the (one-epoch) model of the explorer."""
+    from cnnbook.data import load_handwritten_digits
+    from cnnbook.models import trained_lenet
+
+    x_test = load_handwritten_digits()[2]
+    state = trained_lenet(1)[0].state_dict()
+    names = {"x": torch.tensor(x_test[setting["example"]:setting["example"] + 1], dtype=torch.float64)}
+    for n, index in ((1, 0), (2, 3)):
+        names[f"w{n}"] = torch.tensor(state[f"{index}.weight"], dtype=torch.float64)
+        names[f"b{n}"] = torch.tensor(state[f"{index}.bias"], dtype=torch.float64)
+    return names, view.output[None]
+
+
+#: For each explorer with a PyTorch call: the names it uses, bound to the view's panels (the input pixels
+#: without the padding the panel draws, the weights as torch takes them), and what the call must give.
+CALL_NAMES = {
+    "conv_arithmetic": lambda ex, st, v, P: ({"x": _t(_unpad(P["input"], st["padding"]))}, v.output),
+    "conv_steps": lambda ex, st, v, P: (
+        {"x": _t(P["input"]), "w": _t(P["kernel"] if st["operation"] == "cross-correlation" else P["kernel"][::-1, ::-1])},
+        v.output),
+    "pixel_picker": lambda ex, st, v, P: ({"G": _t(P["G"]), "w": _t(P["rotW"][::-1, ::-1])}, P["dX"]),
+    "pooling_explorer": lambda ex, st, v, P: ({"x": _t(_unpad(P["input"], st["padding"]))}, v.output),
+    "transposed_dilated": lambda ex, st, v, P: (
+        {"x": _t(P["input"] if st["operation"] == "transposed" else _unpad(P["input"], st["padding"]))}, v.output),
+    "kernel_gallery": lambda ex, st, v, P: (
+        {"x": _t(P["input"]), "w": _t(P["kernel"] if st["operation"] == "cross-correlation" else P["kernel"][::-1, ::-1])},
+        v.output),
+    "equivariance": lambda ex, st, v, P: (
+        {"x": _t(np.roll(P["shifted"], (-st["dy"], -st["dx"]), axis=(0, 1))), "w": _t(P["kernel"])}, v.output),
+    "lenet_explorer": _lenet_names,
+    "family_costs": lambda ex, st, v, P: ({}, v.output[:4, 0]),
+}
+
+
+def _run_call(code: str, names: dict):
+    """Run the lines of a call before the last, then evaluate the last (the call) with ``names`` bound."""
+    *body, last = code.strip().split("\n")
+    scope = {"torch": torch, **names}
+    exec("\n".join(body), scope)
+    return eval(last, scope)
+
+
+@pytest.mark.parametrize("entry", BOOK, ids=[b.factory.rpartition(":")[2] for b in BOOK])
+def test_the_pytorch_call_of_every_view_computes_what_it_shows(entry):
+    """The call under a view, run by torch with its names bound to the view's own panels (or the model's
+    weights), gives the view's output: what the reader copies reproduces what the explorer shows."""
+    key = entry.factory.rpartition(":")[2]
+    ex = _build(entry)
+    settings = list(ex.settings())
+    rng = np.random.default_rng(3)
+    picked = [settings[i] for i in sorted(rng.choice(len(settings), min(12, len(settings)), replace=False))]
+    calls = 0
+    for setting in picked:
+        view = ex.view(**setting)
+        if not view.torch_call:
+            continue
+        assert key in CALL_NAMES, f"{entry.factory} shows a PyTorch call the test cannot bind: {view.torch_call}"
+        panels = {p.name: np.asarray(p.array, dtype=float) for p in view.panels if p.name}
+        names, want = CALL_NAMES[key](ex, setting, view, panels)
+        got = _run_call(view.torch_call, names)
+        got = np.asarray(got.detach().numpy() if isinstance(got, torch.Tensor) else got, dtype=float)
+        if got.ndim == 4 and np.ndim(want) == 2:
+            got = got[0, 0]
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=f"{view.torch_call} at {setting}")
+        calls += 1
+    assert calls or key not in CALL_NAMES, f"{entry.factory}: no view of the sample shows its PyTorch call"
+
+
+def test_the_spatially_separable_call_is_a_rank_one_kernel_per_channel_pair():
+    """The costs explorer's spatially separable layer in torch equals a convolution whose kernels are
+    W[o, c] = a_oc b_oc^T (column times row), so its parameter count is that layer's."""
+    from cnnbook.explorers.costs import family_call
+
+    scope = {"torch": torch}
+    exec(family_call(3, 4, 3, 9, 1), scope)
+    first, shuffle, second = scope["spatially_separable"]
+    a = first.weight.detach()[:, 0, :, 0].reshape(3, 4, 3)   # [c, o, u]: channel c·4 + o of the first layer
+    b = second.weight.detach()[:, :, 0, :]                  # [o, c, v]
+    w = torch.einsum("cou,ocv->ocuv", a, b)
+    x = torch.rand(2, 3, 9, 9, dtype=first.weight.dtype)
+    want = torch.nn.functional.conv2d(x, w, second.bias.detach())
+    torch.testing.assert_close(scope["spatially_separable"](x), want, rtol=1e-5, atol=1e-6)

@@ -13,8 +13,9 @@ small script swaps the precomputed views when a control moves. The package is sp
 - :mod:`~cnnbook.explorer.registry`: :func:`explorer_factory`, :func:`rebuild` and :data:`BOOK`, the
   explorers the book shows;
 - :mod:`~cnnbook.explorer.tracing`: :class:`~cnnbook.explorer.tracing.Window`, the relation between
-  an output panel and the input (and kernel) panel it is computed from, and
-  :func:`~cnnbook.explorer.tracing.torch_call`;
+  an output panel and the input (and kernel) panel it is computed from,
+  :class:`~cnnbook.explorer.tracing.Field`, a unit and its receptive field through a stack of layers,
+  and :func:`~cnnbook.explorer.tracing.torch_call`;
 - :mod:`~cnnbook.explorer.images`: :class:`~cnnbook.explorer.images.OwnImage`, how an explorer takes the
   reader's own image (decoded with OpenCV, grey, fitted, with messages for files it cannot use);
 - :mod:`~cnnbook.explorer.assets`: ``explorer.css`` and ``explorer.js``, loaded once per page (and by
@@ -34,17 +35,23 @@ reader click a cell and see what it is made of (on the website and live in Jupyt
    k, stride=s, padding=p, dilation=d, kernel="kernel", shown_padding=p)])`` (``shown_padding``: the
    rings of padding the input panel draws; ``op="max"``/``"avg"`` for pooling; ``transposed=True`` for
    stamps that add up, as in a transposed convolution or a gradient; ``flip=True`` when the kernel
-   panel shows ``rot180`` of the weights);
+   panel shows ``rot180`` of the weights); or, for units several layers up, their receptive field:
+   ``Field.through("map0", "digit", [(k, s, p, d), ...])`` (a unit ``(i, j)`` reads the input cells
+   ``start + i·jump + offset``, the offsets where some path arrives, clipped to the panel; several
+   relations may share an input panel, e.g. one field per feature map);
 3. optionally show the PyTorch call: ``View(..., torch_call=torch_call("conv2d", "x", "w", stride=s,
-   defaults=CONV_DEFAULTS))``.
+   defaults=CONV_DEFAULTS))`` (or a few lines of code ending in the call, shown as they are); its names
+   are the reader's tensors (``x`` the input without the padding drawn, ``w`` the weights).
 
 ``explorer.js`` then lights, for a picked output cell, the input cells and taps of its window (and an
-input cell's readers), writes the equation with the panels' numbers, and steps through the output
-positions, and keeps the page's URL fragment on the setting of the explorer last moved (``#explorer=<name>&
-<control>=<value>...&pick=<panel>.<row>.<col>``, restored when the page opens; a "copy link" button).
-The browser tests (tests/test_site.py) find every page whose explorer declares a trace and
-check the lit cells against :meth:`~cnnbook.explorer.tracing.Window.linked`, and the equation's value
-against the output panel.
+input cell's readers), writes the equation with the panels' numbers (for a field: the rows and columns
+it covers, and the unit's value), and steps through the output positions, and keeps the page's URL
+fragment on the setting of the explorer last moved (``#explorer=<name>&<control>=<value>...&pick=<panel>.
+<row>.<col>``, restored when the page opens; a "copy link" button). Only the numbers an equation reads
+are written into the page (a window's input and kernel, a field's output). The browser tests
+(tests/test_site.py) find every page whose explorer declares a trace and check the lit cells against
+``linked`` of every relation naming the picked panel, and the equation's value against the output
+panel; tests/test_tracing.py runs every view's PyTorch call and compares it with the view.
 
 The reader's own image is opt-in too: ``Explorer(..., own_image=OwnImage((height, width), min_side, use))``
 where ``use(image)`` makes ``compute`` work on that grey float image (``None``: the book's image again).
@@ -65,11 +72,11 @@ from .model import (
 )
 from .registry import BOOK, FACTORIES, BookExplorer, explorer_factory, rebuild
 from .static import payload, render_panel, render_view, to_html
-from .tracing import Window, torch_call
+from .tracing import Field, Window, torch_call
 
 __all__ = [
     "Control", "Slider", "Dropdown", "Panel", "View", "Explorer", "checksum", "MAX_SETTINGS",
     "FACE_ENV", "display_face",
     "render_panel", "render_view", "to_html", "payload",
-    "explorer_factory", "rebuild", "FACTORIES", "BookExplorer", "BOOK", "Window", "torch_call",
+    "explorer_factory", "rebuild", "FACTORIES", "BookExplorer", "BOOK", "Window", "Field", "torch_call",
 ]

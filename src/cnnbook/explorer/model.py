@@ -109,7 +109,8 @@ class View:
     """What an explorer shows for one setting: the main ``output`` (its shape and checksum are
     displayed and exposed to tests), the panels to draw, and a line of text (e.g. the size formula).
 
-    Optional: ``trace``, the relations between its named panels (:class:`~cnnbook.explorer.tracing.Window`)
+    Optional: ``trace``, the relations between its named panels (:class:`~cnnbook.explorer.tracing.Window`,
+    :class:`~cnnbook.explorer.tracing.Field`)
     that let the reader pick a cell and see what it is made of; ``torch_call``, the PyTorch call that
     computes ``output`` (:func:`~cnnbook.explorer.tracing.torch_call`), shown under the panels.
     """

@@ -19,6 +19,7 @@ import base64
 import html
 import itertools
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -123,19 +124,24 @@ def _panel_image(panel: Panel, a: np.ndarray) -> str:
 VALUE_DECIMALS = 6
 
 
-def _image_values(a: np.ndarray) -> str:
-    """The array as JSON rows, rounded to :data:`VALUE_DECIMALS` (NaN as null, infinities clipped)."""
-    rows = [[None if np.isnan(v) else float(np.round(np.clip(v, -1e300, 1e300), VALUE_DECIMALS)) for v in row]
-            for row in a]
+def _image_values(a: np.ndarray, decimals: int = VALUE_DECIMALS) -> str:
+    """The array as JSON rows, rounded to ``decimals`` (NaN as null, infinities clipped)."""
+    def number(v: float) -> float | int:
+        v = float(np.round(np.clip(v, -1e300, 1e300), decimals)) + 0.0
+        return int(v) if v.is_integer() and abs(v) < 2 ** 53 else v
+
+    rows = [[None if np.isnan(v) else number(v) for v in row] for row in a]
     return json.dumps(rows, separators=(",", ":"))
 
 
-def render_panel(panel: Panel, name: str | None = None, traced: bool = False) -> str:
+def render_panel(panel: Panel, name: str | None = None, traced: bool = False,
+                 value_decimals: int = VALUE_DECIMALS) -> str:
     """HTML for one panel: its title, its shape and the table or image, in a ``figure.cnnbook-panel``
     whose ``data-panel`` is ``panel.name`` (else ``name``, else ``"panel"``).
 
     An image sits in a ``div.cnnbook-img`` with ``data-rows``/``data-cols``; when ``traced`` (a tracing
-    relation names the panel) it also carries its values (``data-values``), for the equation line."""
+    relation needs the panel's numbers) it also carries its values (``data-values``, rounded to
+    ``value_decimals``), for the equation line."""
     a = np.asarray(panel.array, dtype=np.float64)
     if a.ndim != 2:
         raise ValueError(f"panel {panel.title!r} must be a 2-D array, got shape {a.shape}")
@@ -143,7 +149,7 @@ def render_panel(panel: Panel, name: str | None = None, traced: bool = False) ->
     if numbers:
         body = _panel_table(panel, a)
     else:
-        values = f" data-values='{_image_values(a)}'" if traced else ""
+        values = f" data-values='{_image_values(a, value_decimals)}'" if traced else ""
         body = (f'<div class="cnnbook-img" data-rows="{a.shape[0]}" data-cols="{a.shape[1]}"{values}>'
                 f"{_panel_image(panel, a)}</div>")
     caption = f"{html.escape(panel.title)} <span class='cnnbook-dim'>{a.shape[0]}&times;{a.shape[1]}</span>"
@@ -152,13 +158,30 @@ def render_panel(panel: Panel, name: str | None = None, traced: bool = False) ->
             f"{body}</figure>")
 
 
+def _valued_panels(trace) -> dict[str, int]:
+    """The panels whose numbers an equation line reads, with the decimals it needs: the input and kernel
+    of a :class:`~cnnbook.explorer.tracing.Window` (the terms it adds up, :data:`VALUE_DECIMALS`; its
+    result is computed from them), only the output of a :class:`~cnnbook.explorer.tracing.Field` (its
+    value, rounded as the equation prints it)."""
+    valued: dict[str, int] = {}
+    for rel in trace:
+        if rel.op == "field":
+            valued[rel.output] = max(valued.get(rel.output, 0), rel.decimals)
+        else:
+            for n in (rel.input, rel.kernel):
+                if n:
+                    valued[n] = VALUE_DECIMALS
+    return valued
+
+
 def render_view(view: View) -> str:
     """HTML for a whole view: the output shape line, the text, the panels side by side (with the tracing
     relations as JSON in ``data-trace``) and the PyTorch call (``[data-role="torch-call"]``)."""
     shape = "(" + ", ".join(str(s) for s in view.shape) + ")"
+    valued = _valued_panels(view.trace)
     text = f' <span class="cnnbook-text">{html.escape(view.text)}</span>' if view.text else ""
-    names = {n for rel in view.trace for n in (rel.output, rel.input, rel.kernel) if n}
-    panels = "".join(render_panel(p, f"panel-{k}", traced=p.name in names) for k, p in enumerate(view.panels))
+    panels = "".join(render_panel(p, f"panel-{k}", traced=p.name in valued, value_decimals=valued.get(p.name, 0))
+                     for k, p in enumerate(view.panels))
     trace = ""
     if view.trace:
         blob = json.dumps([rel.to_json() for rel in view.trace], separators=(",", ":"))
@@ -177,14 +200,26 @@ def payload(explorer: Explorer) -> dict[str, Any]:
 
     ``fragments``: the distinct :func:`render_view` HTML strings; ``entries``: for each setting, keyed
     by the indices of its values joined by commas (``"2,0,1"``), ``[fragment index, shape as JSON,
-    checksum]``; ``labels`` and ``values``: per control, what the reader sees and the setting's values.
+    checksum]``; ``labels`` and ``values``: per control, what the reader sees and the setting's values;
+    ``images``: the distinct ``data-values`` (JSON text) of traced image panels, which the fragments name
+    by index (``data-values-ref``: a photograph shown in every view is written once; :func:`inline_values`
+    puts them back).
     """
     fragments: list[str] = []
     seen: dict[str, int] = {}
+    images: list[str] = []
+    image_index: dict[str, int] = {}
     entries = {}
+
+    def ref(match: re.Match) -> str:
+        k = image_index.setdefault(match.group(1), len(images))
+        if k == len(images):
+            images.append(match.group(1))
+        return f"data-values-ref='{k}'"
+
     for idx, setting in explorer.indexed_settings():
         v = explorer.view(**setting)
-        frag = render_view(v)
+        frag = _VALUES.sub(ref, render_view(v))
         k = seen.setdefault(frag, len(fragments))
         if k == len(fragments):
             fragments.append(frag)
@@ -194,7 +229,18 @@ def payload(explorer: Explorer) -> dict[str, Any]:
         "entries": entries,
         "labels": [c.labels for c in explorer.controls],
         "values": [jsonable(c.values) for c in explorer.controls],
+        "images": images,
     }
+
+
+def inline_values(fragment: str, images: list[str]) -> str:
+    """A fragment of :func:`payload` with its ``data-values-ref`` replaced by the values they name: the
+    :func:`render_view` HTML it was made from."""
+    return re.sub(r"data-values-ref='(\d+)'", lambda m: f"data-values='{images[int(m.group(1))]}'", fragment)
+
+
+#: The values attribute of a traced image panel (:func:`_image_values`), as :func:`payload` finds it.
+_VALUES = re.compile(r"data-values='([^']*)'")
 
 
 def _control_html(c: Control) -> str:

@@ -2,12 +2,13 @@
 
 An explorer declares, for each view, how its output panel is computed from its input panel (and the
 kernel panel): a :class:`Window` relation, the one relation behind correlation, convolution, pooling and
-transposed convolution. The declaration is a handful of numbers (kernel size, stride, padding,
+transposed convolution; or, through a whole stack of layers, a :class:`Field`: a unit and its receptive
+field. The declaration is a handful of numbers (kernel size, stride, padding,
 dilation, ...), written into the page as JSON (``data-trace`` of the view's panels) and read by
 ``explorer.js``, on the website and live in JupyterLab alike: picking a cell lights the cells it is made
 of, and an equation line adds up their displayed numbers. :meth:`Window.pairs` is the same relation in
 Python, for the tests (checked against torch's autograd: the window of an output cell is the set of
-input pixels with a non-zero gradient).
+input pixels with a non-zero gradient), and so is :meth:`Field.pairs`.
 
 Coordinates are those of the panels as drawn: ``shown_padding`` says how many rings of padding the input
 panel draws around the input, so an input pixel ``x[r, c]`` is panel cell ``(r + shown_padding,
@@ -18,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
 
-__all__ = ["Window", "torch_call"]
+__all__ = ["Window", "Field", "torch_call"]
 
 _OPS = ("sum", "max", "avg")
 
@@ -150,6 +151,119 @@ class Window:
             "kd": self.kernel_dilated,
             "sym": list(self.symbols), "decimals": self.decimals,
         }
+
+
+def _offsets(value: Sequence[int] | tuple[Sequence[int], Sequence[int]]) -> tuple[tuple[int, ...], ...]:
+    """``offsets`` of a :class:`Field` as (rows, columns): one sequence stands for both axes."""
+    axes = tuple(value)
+    if axes and all(isinstance(a, (int,)) or hasattr(a, "__index__") for a in axes):
+        axes = (axes, axes)
+    if len(axes) != 2:
+        raise ValueError(f"offsets must be a sequence of ints >= 0 or a pair of them, got {value!r}")
+    out = []
+    for axis in axes:
+        seq = tuple(int(a) for a in axis)
+        if not seq or min(seq) < 0 or len(set(seq)) != len(seq):
+            raise ValueError(f"offsets must be non-empty sequences of distinct ints >= 0, got {value!r}")
+        out.append(tuple(sorted(seq)))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Field:
+    """Panel ``output`` holds units whose receptive field is a patch of panel ``input``.
+
+    Output cell ``(i, j)`` depends on the input cells ``(start_h + i jump_h + a, start_w + j jump_w + b)``
+    for ``a`` in ``offsets[0]`` and ``b`` in ``offsets[1]`` (the positions inside the span of the field
+    that some path of the network reaches: ``0 .. r - 1`` for an ordinary stack, with holes for a
+    dilated one), clipped to the input panel. ``start`` is negative when padding makes the field begin
+    before the image. :meth:`through` derives all three from the layers.
+
+    The equation line names the field, e.g. ``map 3[2, 4] = f(digit rows 0–13, columns 2–15: a 14×14
+    receptive field) = 0.83``, and ends with the output cell's value (``decimals`` rounds it; ``function``
+    names ``f``); ``symbols`` name the output and input panels in it.
+    """
+
+    output: str
+    input: str
+    start: int | tuple[int, int]
+    jump: int | tuple[int, int]
+    offsets: Any
+    symbols: tuple[str, str] = ("y", "x")
+    function: str = "f"
+    decimals: int = 2
+    kernel: None = None
+    op: str = "field"
+
+    def __post_init__(self) -> None:
+        a, b = (self.start, self.start) if isinstance(self.start, int) else tuple(self.start)
+        if not (isinstance(a, int) and isinstance(b, int)):
+            raise ValueError(f"start must be an int or a pair of ints, got {self.start!r}")
+        _pair(self.jump, "jump", 1)
+        _offsets(self.offsets)
+        if self.kernel is not None or self.op != "field":
+            raise ValueError("a Field has no kernel panel and its op is 'field'")
+
+    @classmethod
+    def through(cls, output: str, input: str, layers: Sequence[tuple[int, int, int, int]],
+                shown_padding: int = 0, **kwargs: Any) -> "Field":
+        """The field of a stack of square layers ``(k, s, p, d)`` (convolutions and pooling windows alike).
+
+        ``jump = prod s_l``; the field of unit 0 starts at ``-sum_l p_l j_{l-1}`` (the padding of each layer,
+        in input pixels), and its offsets are where :func:`cnnbook.shapes.receptive_field_counts` is
+        non-zero. ``shown_padding``: rings of padding the input panel draws.
+        """
+        from ..shapes import receptive_field_counts
+
+        start, jump = 0, 1
+        for index, layer in enumerate(layers):
+            k, s, p, d = layer
+            for name, v, low in (("kernel size", k, 1), ("stride", s, 1), ("padding", p, 0), ("dilation", d, 1)):
+                if not isinstance(v, int) or v < low:
+                    raise ValueError(f"layer {index}: {name} must be an int >= {low}, got {v!r}")
+            start -= p * jump
+            jump *= s
+        counts = receptive_field_counts([(k, s, d) for k, s, p, d in layers])
+        offsets = tuple(t for t, c in enumerate(counts) if c)
+        return cls(output, input, start + shown_padding, jump, offsets, **kwargs)
+
+    def cells(self, cell: tuple[int, int], input_shape: tuple[int, int]) -> tuple[list[int], list[int]]:
+        """The rows and the columns of the input panel in the field of output ``cell`` (clipped)."""
+        (sh, sw), (jh, jw) = _pair(self.start, "start", -(10 ** 9)), _pair(self.jump, "jump", 1)
+        rows, cols = _offsets(self.offsets)
+        i, j = cell
+        return ([sh + i * jh + a for a in rows if 0 <= sh + i * jh + a < input_shape[0]],
+                [sw + j * jw + b for b in cols if 0 <= sw + j * jw + b < input_shape[1]])
+
+    def pairs(self, input_shape: tuple[int, int], output_shape: tuple[int, int]
+              ) -> Iterator[tuple[tuple[int, int], tuple[int, int], None]]:
+        """Every ``(output cell, input cell, None)`` of the relation (no kernel), in panel coordinates."""
+        for i in range(output_shape[0]):
+            for j in range(output_shape[1]):
+                rows, cols = self.cells((i, j), input_shape)
+                for r in rows:
+                    for c in cols:
+                        yield (i, j), (r, c), None
+
+    def linked(self, panel: str, cell: tuple[int, int], input_shape: tuple[int, int],
+               output_shape: tuple[int, int]) -> dict[str, set[tuple[int, int]]]:
+        """The cells lit when ``cell`` of ``panel`` is picked: an output's field, or the outputs whose
+        field holds an input cell. (What ``explorer.js`` lights.)"""
+        cell = tuple(cell)
+        if panel == self.output:
+            rows, cols = self.cells(cell, input_shape)
+            return {self.input: {(r, c) for r in rows for c in cols}}
+        if panel == self.input:
+            return {self.output: {o for o, i, _ in self.pairs(input_shape, output_shape) if i == cell}}
+        return {self.output: set(), self.input: set()}
+
+    def to_json(self) -> dict[str, Any]:
+        """The declaration as ``explorer.js`` reads it."""
+        rows, cols = _offsets(self.offsets)
+        return {"kind": "field", "out": self.output, "in": self.input, "kernel": None, "op": "field",
+                "start": list(_pair(self.start, "start", -(10 ** 9))), "jump": list(_pair(self.jump, "jump", 1)),
+                "offsets": [list(rows), list(cols)], "sym": list(self.symbols), "fn": self.function,
+                "decimals": self.decimals}
 
 
 def _literal(value: Any) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..explorer import Explorer, Panel, Slider, View, explorer_factory
 
-__all__ = ["family_costs", "LAYERS"]
+__all__ = ["family_costs", "family_call", "LAYERS"]
 
 #: The rows of the explorer's output, in order.
 LAYERS = ("standard", "depthwise separable", "spatially separable", "grouped", "unshared")
@@ -20,6 +20,23 @@ LAYERS = ("standard", "depthwise separable", "spatially separable", "grouped", "
 
 def _fmt(value: float) -> str:
     return f"{value:.4g}"
+
+
+def family_call(in_channels: int, out_channels: int, kernel_size: int, size: int, groups: int) -> str:
+    """PyTorch code that builds the first four layers with ``torch.nn`` and counts their parameters (the
+    unshared layer has no ``torch.nn`` module). The spatially separable one: a ``k x 1`` column per
+    (output, input) channel pair, the products regrouped by output channel, then a ``1 x k`` row each,
+    summed over the input channels: ``W[o, c] = a_oc b_oc^T``."""
+    c_in, c_out, k, g = in_channels, out_channels, kernel_size, groups
+    return "\n".join([
+        "from torch import nn",
+        f"standard = nn.Conv2d({c_in}, {c_out}, {k})",
+        f"depthwise_separable = nn.Sequential(nn.Conv2d({c_in}, {c_in}, {k}, groups={c_in}), nn.Conv2d({c_in}, {c_out}, 1))",
+        f"spatially_separable = nn.Sequential(nn.Conv2d({c_in}, {c_in * c_out}, ({k}, 1), groups={c_in}, bias=False),",
+        f"    nn.ChannelShuffle({c_in}), nn.Conv2d({c_in * c_out}, {c_out}, (1, {k}), groups={c_out}))",
+        f"grouped = nn.Conv2d({c_in}, {c_out}, {k}, groups={g})",
+        "[sum(p.numel() for p in m.parameters()) for m in (standard, depthwise_separable, spatially_separable, grouped)]",
+    ])
 
 
 def family_rows(in_channels: int, out_channels: int, kernel_size: int, size: int, groups: int):
@@ -73,7 +90,8 @@ def family_costs() -> Explorer:
         text = (conv_output_size_text(size, kernel_size, name="n_out")
                 + f"; C_in = {in_channels}, C_out = {out_channels}, stride 1, no padding; "
                   "multiplications per example")
-        return View(output=output, panels=panels, text=text)
+        return View(output=output, panels=panels, text=text,
+                    torch_call=family_call(in_channels, out_channels, kernel_size, size, groups))
 
     return Explorer(
         compute,

@@ -11,7 +11,7 @@ import numpy as np
 from ..data import sample_digit, sample_photo
 from ..explorer import Dropdown, Explorer, Panel, Slider, View, explorer_factory
 from ..explorer.images import OwnImage
-from ..explorer.tracing import CONV_DEFAULTS, torch_call
+from ..explorer.tracing import CONV_DEFAULTS, Window, torch_call
 from ..kernels import KERNEL_NAMES, get_kernel
 
 __all__ = ["kernel_gallery", "equivariance", "filter_image"]
@@ -41,8 +41,9 @@ def kernel_gallery(image: str = "china.jpg", height: int = 64, width: int = 96) 
 
     Controls: the kernel, and whether it is applied as a cross-correlation (``conv2d``, ``cv2.filter2D``)
     or as a true convolution (the kernel rotated by 180 degrees first). Padding 1, stride 1: the output has
-    the size of the image. Panels: the kernel as applied and the output (the photograph itself is shown by
-    the chapter, not repeated in every precomputed view, to keep the page light).
+    the size of the image. Panels: the photograph, the kernel as applied and the output. Tracing: an
+    output pixel lights its 3×3 window of the photograph (:class:`~cnnbook.explorer.tracing.Window`, the
+    padding not drawn) and the kernel's taps; the equation adds up the nine products.
 
     The reader's own image (:class:`~cnnbook.explorer.images.OwnImage`): uploaded in JupyterLab, or chosen
     on the website, where ``explorer.js`` applies the nine kernels itself (grey, zero padding 1, 3×3
@@ -62,6 +63,7 @@ def kernel_gallery(image: str = "china.jpg", height: int = 64, width: int = 96) 
         lim = float(np.abs(y).max()) or 1.0
         signed = bool((y < 0).any())
         panels = [
+            Panel("image (pick a pixel)", x, numbers=False, cmap="gray", vmin=0.0, vmax=1.0, name="input"),
             Panel("kernel as applied", applied,
                   numbers=True, cmap="coolwarm", vmin=-float(np.abs(applied).max()),
                   vmax=float(np.abs(applied).max()), name="kernel"),
@@ -69,11 +71,12 @@ def kernel_gallery(image: str = "china.jpg", height: int = 64, width: int = 96) 
                   vmin=-lim if signed else 0.0, vmax=lim, name="output"),
         ]
         weight = "w" if operation == "cross-correlation" else "torch.flip(w, [2, 3])"
-        return View(output=y, panels=panels, text=_size_text(x.shape[0], x.shape[1], 3, 1),
+        trace = [Window("output", "input", 3, padding=1, kernel="kernel", decimals=3)]
+        return View(output=y, panels=panels, text=_size_text(x.shape[0], x.shape[1], 3, 1), trace=trace,
                     torch_call=torch_call("conv2d", "x", weight, defaults=CONV_DEFAULTS, padding=1))
 
     browser = {"kind": "correlate", "kernel_control": "kernel", "operation_control": "operation",
-               "flip": "convolution", "padding": 1, "panel": "output",
+               "flip": "convolution", "padding": 1, "panel": "output", "input_panel": "input",
                "kernels": {name: get_kernel(name).tolist() for name in KERNEL_NAMES}}
     return Explorer(
         compute,
@@ -92,7 +95,9 @@ def equivariance(digit: int = 0, canvas: int = 16, kernel: str = "sobel x",
 
     The digit (in a black canvas) is shifted by ``(dy, dx)`` with ``np.roll``; the panels show the shifted
     digit, the feature map of the shifted digit, the shifted feature map of the original digit, and their
-    difference, which is zero (the canvas border is black, so the roll never wraps any ink around).
+    difference, which is zero (the canvas border is black, so the roll never wraps any ink around); and
+    the kernel. Tracing: a pixel of the feature map of the shifted digit lights its 3×3 window of the
+    shifted digit and the kernel's taps (:class:`~cnnbook.explorer.tracing.Window`, padding 1 not drawn).
     """
     x = sample_digit(digit, canvas)
     k = get_kernel(kernel)
@@ -106,16 +111,19 @@ def equivariance(digit: int = 0, canvas: int = 16, kernel: str = "sobel x",
         diff = y - moved
         lim = float(np.abs(base).max()) or 1.0
         panels = [
-            Panel("shifted digit", shifted, numbers=False, vmin=0.0, vmax=1.0, scale=6),
+            Panel("shifted digit", shifted, numbers=False, vmin=0.0, vmax=1.0, scale=6, name="shifted"),
             Panel(f"{kernel} of the shifted digit", y, numbers=False, cmap="coolwarm",
-                  vmin=-lim, vmax=lim, scale=6),
+                  vmin=-lim, vmax=lim, scale=6, name="output"),
             Panel(f"shifted {kernel} of the digit", moved, numbers=False, cmap="coolwarm",
                   vmin=-lim, vmax=lim, scale=6),
             Panel("difference", diff, numbers=False, cmap="coolwarm", vmin=-lim, vmax=lim, scale=6),
+            Panel(f"kernel ({kernel})", k, numbers=True, cmap="coolwarm", vmin=-float(np.abs(k).max()) * 2,
+                  vmax=float(np.abs(k).max()) * 2, name="kernel"),
         ]
+        trace = [Window("output", "shifted", k.shape[0], padding=1, kernel="kernel", decimals=3)]
         text = f"shift (dy, dx) = ({dy}, {dx}); max |difference| = {float(np.abs(diff).max()):.3g}"
         call = torch_call("conv2d", f"torch.roll(x, ({dy}, {dx}), (2, 3))", "w", defaults=CONV_DEFAULTS, padding=1)
-        return View(output=y, panels=panels, text=text, torch_call=call)
+        return View(output=y, panels=panels, text=text, trace=trace, torch_call=call)
 
     return Explorer(
         compute,

@@ -6,9 +6,10 @@ import functools
 
 import numpy as np
 
-from ..explorer import Dropdown, Explorer, Panel, View, explorer_factory
+from ..explorer import Dropdown, Explorer, Field, Panel, View, explorer_factory
+from ..explorer.tracing import CONV_DEFAULTS, POOL_DEFAULTS, torch_call
 
-__all__ = ["lenet_explorer", "STAGES"]
+__all__ = ["lenet_explorer", "STAGES", "stage_layers", "stage_call"]
 
 #: The stages shown, as (name, label, index of the last LeNet layer applied; -1 = the input itself).
 STAGES = (
@@ -63,6 +64,49 @@ def _stage_text(stage: str, model, acts: list) -> str:
     return text
 
 
+def _window(layer) -> tuple[int, int, int, int] | None:
+    """``(k, s, p, d)`` of a convolution or pooling layer (along the width; LeNet's are square), else None."""
+    from ..arguments import int_tuple
+
+    if not hasattr(layer, "kernel_size"):
+        return None
+    return tuple(int_tuple(getattr(layer, name, 1), name, 2)[1]  # AvgPool2d has no dilation
+                 for name in ("kernel_size", "stride", "padding", "dilation"))
+
+
+def stage_layers(model, stage: str) -> list[tuple[int, int, int, int]]:
+    """``(k, s, p, d)`` of every convolution and pooling layer from the digit up to ``stage`` (the
+    activations act pixel by pixel: they leave the receptive field as it is)."""
+    return [w for w in map(_window, model[:_LAST_LAYER[stage] + 1]) if w is not None]
+
+
+#: The torch function of each activation of the model, by its class name.
+_ACTIVATIONS = {"ReLU": "torch.relu", "Sigmoid": "torch.sigmoid", "Tanh": "torch.tanh"}
+
+
+def stage_call(model, stage: str) -> str:
+    """The PyTorch call from the digit ``x`` to the output of ``stage``, with the model's activation and
+    pooling: the weights and biases of the ``n``-th convolution are ``w<n>``, ``b<n>``, e.g.
+    ``torch.nn.functional.max_pool2d(torch.relu(torch.nn.functional.conv2d(x, w1, b1, padding=2)), 2)``."""
+    call, convs = "x", 0
+    for layer in model[:_LAST_LAYER[stage] + 1]:
+        kind = type(layer).__name__
+        if kind == "Conv2d":
+            convs += 1
+            k, s, p, d = _window(layer)
+            call = torch_call("conv2d", call, f"w{convs}", f"b{convs}", defaults=CONV_DEFAULTS,
+                              stride=s, padding=p, dilation=d)
+        elif kind in _ACTIVATIONS:
+            call = f"{_ACTIVATIONS[kind]}({call})"
+        elif kind in ("MaxPool2d", "AvgPool2d"):
+            k, s, p, _ = _window(layer)
+            function = "max_pool2d" if kind == "MaxPool2d" else "avg_pool2d"
+            call = torch_call(function, call, str(k), defaults={**POOL_DEFAULTS, "stride": k}, stride=s, padding=p)
+        else:
+            raise ValueError(f"stage {stage!r}: no PyTorch call for a {kind} layer")
+    return "" if call == "x" else call
+
+
 @explorer_factory
 def lenet_explorer(epochs: int | None = None, n_wrong: int = 2) -> Explorer:
     """A test digit of :func:`cnnbook.data.load_handwritten_digits` through the LeNet-style network trained
@@ -70,9 +114,12 @@ def lenet_explorer(epochs: int | None = None, n_wrong: int = 2) -> Explorer:
     overrides the recipe's, for quick tests).
 
     Controls: the digit (the first test example of each class, then ``n_wrong`` misclassified ones) and
-    the stage. Output: the activations ``(C, H, W)`` after that stage for that digit. Panels: every
-    channel as an image (one colour scale per stage, so channels compare), and the ten softmax
-    probabilities of the network's output. Text: the stage's output-size arithmetic and the prediction.
+    the stage. Output: the activations ``(C, H, W)`` after that stage for that digit. Panels: the digit
+    (after the input stage), every channel as an image (one colour scale per stage, so channels
+    compare), and the ten softmax probabilities of the network's output. Text: the stage's output-size
+    arithmetic and the prediction. Tracing: a unit of a map lights its receptive field on the digit
+    (:meth:`~cnnbook.explorer.tracing.Field.through` the stage's convolution and pooling layers, the
+    padding clipped); the PyTorch call chains the stage's layers from the digit ``x``.
     """
     from ..functional import log_softmax
     from ..data import load_handwritten_digits
@@ -99,13 +146,22 @@ def lenet_explorer(epochs: int | None = None, n_wrong: int = 2) -> Explorer:
         cmap = "gray" if stage == "input" else "viridis"
         lo, hi = (float(y.min()), float(y.max())) if stage == "input" else (0.0, float(y.max()) or 1.0)
         scale = max(1, 84 // y.shape[-1])
-        panels = [Panel(f"map {c}" if y.shape[0] > 1 else "input", y[c], numbers=False, cmap=cmap,
-                        vmin=lo, vmax=hi, scale=scale) for c in range(y.shape[0])]
+        panels, trace = [], []
+        if stage != "input":
+            digit = acts[0][0, 0]
+            panels.append(Panel("digit (pick a pixel, or a unit of a map)", digit, numbers=False,
+                                vmin=float(digit.min()), vmax=float(digit.max()), scale=3, name="digit"))
+            layers = stage_layers(model, stage)
+            trace = [Field.through(f"map{c}", "digit", layers, symbols=(f"map {c}", "digit"))
+                     for c in range(y.shape[0])]
+        panels += [Panel(f"map {c}" if stage != "input" else "input", y[c], numbers=False, cmap=cmap,
+                         vmin=lo, vmax=hi, scale=scale, name=f"map{c}" if stage != "input" else None)
+                   for c in range(y.shape[0])]
         panels.append(Panel("softmax p(0) … p(9)", p[None, :], numbers=True, cmap="Blues",
                             vmin=0.0, vmax=1.3, decimals=2))
         text = (f"{_stage_text(stage, model, acts)}.  True class {y_test[example]}, "
                 f"predicted {guess} (p = {p[guess]:.3f}).")
-        return View(output=y, panels=panels, text=text)
+        return View(output=y, panels=panels, text=text, trace=trace, torch_call=stage_call(model, stage))
 
     default = int(np.flatnonzero(y_test == 3)[0])  # the digit of the chapter's feature-map figure
     return Explorer(

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..explorer import Dropdown, Explorer, Panel, Slider, View, explorer_factory
+from ..explorer import Dropdown, Explorer, Field, Panel, Slider, View, explorer_factory
 
 __all__ = ["receptive_field_explorer", "stack_layers", "field_frame"]
 
@@ -49,8 +49,12 @@ def receptive_field_explorer() -> Explorer:
 
     Output: the number of paths from each input pixel to the unit (its input gradient when every weight
     is 1; zero outside the field and in its holes). Panels: the input with those counts shaded
-    (logarithmically) and the rest of the ``r x r`` span of the recursion in the palest shade; the table ``k, s, d, r, j`` of
-    the layers. The text evaluates the recursion (:func:`cnnbook.shapes.receptive_field_text`).
+    (logarithmically) and the rest of the ``r x r`` span of the recursion in the palest shade; the top
+    layer's output units, each holding the number of input pixels it reaches;
+    the table ``k, s, d, r, j`` of the layers. The text evaluates the recursion
+    (:func:`cnnbook.shapes.receptive_field_text`). Tracing: a unit of the top layer lights the pixels it
+    reaches (a :class:`~cnnbook.explorer.tracing.Field` whose offsets are where the counts are non-zero),
+    an input pixel the units that reach it.
     """
     from ..shapes import conv_output_size, receptive_field_counts, receptive_field_text, receptive_fields
 
@@ -75,14 +79,22 @@ def receptive_field_explorer() -> Explorer:
         reached = int((paths > 0).sum())
         text = (f"{receptive_field_text(stack)};  unit ({unit}, {unit}) of the top layer's {top}×{top} "
                 f"output reaches {reached} of the {r}×{r} = {r * r} pixels of its span")
+        offsets = tuple(t for t, c in enumerate(counts) if c)
         panels = [
             Panel(f"input {n}×{n}: the pixels reaching the unit (darker: more paths) and the rest of "
                   f"its {r}×{r} span (palest)", shade, numbers=False, cmap="Greens", vmin=0.0, vmax=1.0,
-                  scale=max(1, DRAWN_WIDTH // n)),
+                  scale=max(1, DRAWN_WIDTH // n), name="input"),
+
             Panel("layers: k, s, d, r, j", np.array(table, dtype=np.float64), numbers=True, cmap="Blues",
                   vmin=0.0, vmax=float(max(max(row) for row in table)) * 3.0),
+            Panel(f"top layer's {top}×{top} units (pick one): the input pixels each reaches; "
+                  f"unit ({unit}, {unit}) is the one shaded",
+                  np.full((top, top), float(reached)), numbers=False, cmap="Oranges", vmin=0.0, vmax=reached * 3.0,
+                  decimals=0, scale=max(1, DRAWN_WIDTH // 2 // top), name="top"),
         ]
-        return View(output=paths, panels=panels, text=text)
+        trace = [Field("top", "input", 0, j, offsets, symbols=("top", "input"), function="pixels reached",
+                       decimals=0)]
+        return View(output=paths, panels=panels, text=text, trace=trace)
 
     return Explorer(
         compute,

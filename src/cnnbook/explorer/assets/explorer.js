@@ -6,8 +6,8 @@
    (#explorer=<name>&<control>=<value>...&pick=<panel>.<row>.<col>), and opening such a URL restores it.
 
    Both faces (the website, and the live ipywidgets face in JupyterLab, which loads this file through an
-   Output widget): a view whose panels carry data-trace (cnnbook.explorer.tracing.Window, as JSON) can be
-   traced. Picking a cell (click, tap, or keyboard: Tab to a grid, arrow keys, Enter) lights the cells
+   Output widget): a view whose panels carry data-trace (cnnbook.explorer.tracing.Window and Field, as
+   JSON) can be traced. Picking a cell (click, tap, or keyboard: Tab to a grid, arrow keys, Enter) lights the cells
    it is made of (class "linked"; the picked cell "picked"; pooling's arg-max "routed"), and the line
    [data-role="equation"] (an aria-live region) adds up their displayed numbers. previous / play / next
    step through the output positions.
@@ -17,7 +17,9 @@
      viewers          -> every Viewer mounted so far, in page order
      tracers          -> every Tracer (static and live), in the order they were made
      addPlugin(fn)    -> fn(viewer) is called for every viewer, now and when mounted later
-     pairs(rel, inShape, outShape) -> the [a, b, r, c, u, v] of a relation (as tracing.Window.pairs)
+     values(wrap)     -> the numbers of a traced image panel (div.cnnbook-img), as rows
+     pairs(rel, inShape, outShape) -> the [a, b, r, c, u, v] of a relation (as tracing.Window.pairs; a
+                                      Field's have no tap: u = v = -1)
    A Viewer: root, data (the payload), controls, indices(), setting(), select(indices), onRender(fn),
    tracer. A Tracer: container, relations(), select(panel, row, col), clear(), step(+1 | -1), play(). */
 (function () {
@@ -40,7 +42,11 @@
   /* A cell is a <td> of a number grid, or, on an image panel (div.cnnbook-img), a square span laid over
      the image (made when it is lit). Its value: the td's number, or the image's data-values entry. */
   function imageValues(wrap) {
-    if (!wrap.cnnbookValues) wrap.cnnbookValues = JSON.parse(wrap.dataset.values || "[]");
+    if (!wrap.cnnbookValues) {
+      var ref = wrap.dataset.valuesRef, root = wrap.closest("[data-explorer]");
+      var viewer = ref !== undefined && root && (root.cnnbookViewer || mount(root));
+      wrap.cnnbookValues = JSON.parse((viewer ? viewer.data.images[+ref] : wrap.dataset.values) || "[]");
+    }
     return wrap.cnnbookValues;
   }
 
@@ -65,8 +71,44 @@
   }
 
   // ------------------------------------------------------------------------------------ relations
+  /* A receptive field (cnnbook.explorer.tracing.Field): the input rows and columns of output cell (i, j),
+     start + i*jump + offset, clipped to the input panel. */
+  function fieldAxis(rel, axis, index, size) {
+    var base = rel.start[axis] + index * rel.jump[axis];
+    return rel.offsets[axis].map(function (a) { return base + a; }).filter(function (r) { return r >= 0 && r < size; });
+  }
+
+  /* The output indices along one axis whose field holds input index r. */
+  function fieldReaders(rel, axis, r, outSize) {
+    var found = [];
+    for (var i = 0; i < outSize; i++) {
+      var d = r - rel.start[axis] - i * rel.jump[axis];
+      if (rel.offsets[axis].indexOf(d) >= 0) found.push(i);
+    }
+    return found;
+  }
+
+  function spans(list) {  // [0, 1, 2, 5, 7, 8] -> "0–2, 5, 7–8"
+    var parts = [], k = 0;
+    while (k < list.length) {
+      var e = k;
+      while (e + 1 < list.length && list[e + 1] === list[e] + 1) e++;
+      parts.push(e > k ? list[k] + "–" + list[e] : String(list[k]));
+      k = e + 1;
+    }
+    return parts.join(", ");
+  }
+
   function pairs(rel, inShape, outShape) {
-    var out = [], kh = rel.k[0], kw = rel.k[1], q = rel.q || 0;
+    var out = [], kh, kw, q = rel.q || 0;
+    if (rel.kind === "field") {
+      for (var fi = 0; fi < outShape[0]; fi++) for (var fj = 0; fj < outShape[1]; fj++) {
+        var rows = fieldAxis(rel, 0, fi, inShape[0]), cols = fieldAxis(rel, 1, fj, inShape[1]);
+        rows.forEach(function (r) { cols.forEach(function (c) { out.push([fi, fj, r, c, -1, -1]); }); });
+      }
+      return out;
+    }
+    kh = rel.k[0]; kw = rel.k[1];
     function tap(u, v) {
       var t = rel.flip ? [kh - 1 - u, kw - 1 - v] : [u, v];
       return rel.kd ? [t[0] * rel.d[0], t[1] * rel.d[1]] : t;
@@ -266,6 +308,7 @@
     this.relations().forEach(function (rel) {
       var tin = tableOf(container, rel["in"]), tout = tableOf(container, rel.out), tk = tableOf(container, rel.kernel);
       if (!tin || !tout || (panel !== rel.out && panel !== rel["in"])) return;
+      if (rel.kind === "field") { lines.push(fieldLine(rel, panel, row, col, tin, tout, td)); return; }
       var all = pairs(rel, shapeOf(tin), shapeOf(tout)), sym = rel.sym;
       if (panel === rel.out) {
         var mine = all.filter(function (t) { return t[0] === row && t[1] === col; });
@@ -286,9 +329,47 @@
                         (names.length > 1 ? "s: " : ": ") + names.join(", "));
       }
     });
-    this.equation.textContent = lines.join("  ·  ");
+    this.equation.textContent = mergeLines(lines).join("  ·  ");
     this.listeners.forEach(function (fn) { fn(); });
   };
+
+  /* A field's line: for an output cell, its field on the input and its value; for an input cell, the
+     output cells whose field holds it ({merge, who, head, tail}: mergeLines joins the panels of equal lines). */
+  function fieldLine(rel, panel, row, col, tin, tout, td) {
+    var sym = rel.sym, inShape = shapeOf(tin), outShape = shapeOf(tout);
+    if (panel === rel.out) {
+      var rows = fieldAxis(rel, 0, row, inShape[0]), cols = fieldAxis(rel, 1, col, inShape[1]);
+      rows.forEach(function (r) { cols.forEach(function (c) { cellAt(tin, r, c).classList.add("linked"); }); });
+      var span = [rel.offsets[0][rel.offsets[0].length - 1] + 1, rel.offsets[1][rel.offsets[1].length - 1] + 1];
+      var full = rows.length === rel.offsets[0].length && cols.length === rel.offsets[1].length;
+      var holes = rel.offsets[0].length < span[0] || rel.offsets[1].length < span[1];
+      var what = rows.length && cols.length
+        ? sym[1] + " rows " + spans(rows) + ", columns " + spans(cols) + ": a " + span[0] + "×" + span[1] +
+          " receptive field" + (holes ? " with holes" : "") + (full ? "" : ", clipped to the image") +
+          (full && !holes ? "" : ", " + rows.length * cols.length + " pixels")
+        : "no pixel of " + sym[1];
+      return sym[0] + "[" + row + ", " + col + "] = " + rel.fn + "(" + what + ") = " + fmt(valueOf(td), rel.decimals);
+    }
+    var ri = fieldReaders(rel, 0, row, outShape[0]), ci = fieldReaders(rel, 1, col, outShape[1]);
+    ri.forEach(function (i) { ci.forEach(function (j) { cellAt(tout, i, j).classList.add("linked"); }); });
+    var who = sym[1] + "[" + row + ", " + col + "]";
+    if (!ri.length || !ci.length) return {merge: who, who: sym[0], head: " is in the receptive field of no unit of ", tail: ""};
+    var n = ri.length * ci.length;
+    return {merge: who, who: sym[0], head: " is in the receptive field of " + n + " unit" + (n > 1 ? "s" : "") + " of ",
+            tail: ": rows " + spans(ri) + ", columns " + spans(ci)};
+  }
+
+  function mergeLines(lines) {  // field lines of the same input cell with the same text: one line, naming every panel
+    var out = [], at = {};
+    lines.forEach(function (l) {
+      if (typeof l === "string") { out.push(l); return; }
+      var key = l.merge + l.head + "|" + l.tail;
+      if (key in at) { out[at[key]].who.push(l.who); return; }
+      at[key] = out.length;
+      out.push({merge: l.merge, who: [l.who], head: l.head, tail: l.tail});
+    });
+    return out.map(function (l) { return typeof l === "string" ? l : l.merge + l.head + l.who.join(", ") + l.tail; });
+  }
 
   function outputEquation(rel, mine, tin, tk, td) {
     var sym = rel.sym, head = sym[0] + "[" + td.dataset.row + ", " + td.dataset.col + "] = ";
@@ -520,6 +601,9 @@
       self.bookButton.disabled = false;
       self.viewer.root.dataset.image = "own";
       self.apply();
+      self.viewer.tracer.pick = null;
+      self.viewer.tracer.clear();
+      self.viewer.tracer.refresh();
       self.say(note, false);
     }, function () {
       self.say(name + " is not an image this browser can read: choose a PNG or JPEG file.", true);
@@ -547,33 +631,40 @@
     return {shape: [oh, ow], values: y};
   };
 
+  /* Draw h×w values (lo..hi as black..white) into the image of panel `name`, scaled like the static face
+     (cnnbook.explorer.static._panel_image); returns its div.cnnbook-img. */
+  function drawGrey(root, name, values, h, w, lo, hi, alt) {
+    var canvas = el("canvas");
+    canvas.width = w;
+    canvas.height = h;
+    var ctx = canvas.getContext("2d"), img = ctx.createImageData(w, h);
+    for (var i = 0; i < h * w; i++) {
+      var g = Math.round(Math.min(Math.max((values[i] - lo) / (hi - lo), 0), 1) * 255);
+      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = g;
+      img.data[4 * i + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+    var fig = root.querySelector('figure.cnnbook-panel[data-panel="' + name + '"]');
+    var wrap = fig.querySelector(".cnnbook-img"), picture = wrap.querySelector("img");
+    var scale = Math.max(Math.max(1, Math.floor(192 / Math.max(h, w))), Math.ceil(192 / w));
+    picture.src = canvas.toDataURL();
+    picture.width = w * scale;
+    picture.height = h * scale;
+    picture.alt = alt;
+    wrap.dataset.rows = h;
+    wrap.dataset.cols = w;
+    var dim = fig.querySelector(".cnnbook-dim");
+    if (dim) dim.textContent = h + "×" + w;
+    return wrap;
+  }
+
   OwnImage.prototype.apply = function () {
     var out = this.compute(), root = this.viewer.root, y = out.values, oh = out.shape[0], ow = out.shape[1];
     this.output = out;
     var lim = 0, signed = false;
     for (var i = 0; i < y.length; i++) { lim = Math.max(lim, Math.abs(y[i])); if (y[i] < 0) signed = true; }
     lim = lim || 1;
-    var lo = signed ? -lim : 0, canvas = el("canvas");
-    canvas.width = ow;
-    canvas.height = oh;
-    var ctx = canvas.getContext("2d"), img = ctx.createImageData(ow, oh);
-    for (i = 0; i < y.length; i++) {
-      var t = Math.min(Math.max((y[i] - lo) / (lim - lo), 0), 1), g = Math.round(t * 255);
-      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = g;
-      img.data[4 * i + 3] = 255;
-    }
-    ctx.putImageData(img, 0, 0);
-    var fig = root.querySelector('figure.cnnbook-panel[data-panel="' + this.spec.panel + '"]');
-    var wrap = fig.querySelector(".cnnbook-img"), picture = wrap.querySelector("img");
-    var scale = Math.max(Math.max(1, Math.floor(192 / Math.max(oh, ow))), Math.ceil(192 / ow));
-    picture.src = canvas.toDataURL();
-    picture.width = ow * scale;
-    picture.height = oh * scale;
-    picture.alt = "the kernel applied to your image";
-    wrap.dataset.rows = oh;
-    wrap.dataset.cols = ow;
-    var dim = fig.querySelector(".cnnbook-dim");
-    if (dim) dim.textContent = oh + "×" + ow;
+    drawGrey(root, this.spec.panel, y, oh, ow, signed ? -lim : 0, lim, "the kernel applied to your image");
     var shape = root.querySelector('[data-role="shape"]');
     if (shape) shape.textContent = "(" + oh + ", " + ow + ")";
     var text = root.querySelector(".cnnbook-text");
@@ -581,6 +672,14 @@
                                  this.spec.padding + ", so the output is " + oh + "×" + ow;
     root.dataset.shape = JSON.stringify([oh, ow]);
     root.dataset.checksum = "";
+    if (this.spec.input_panel) {  // the reader's image itself, with its values (the terms of the equation line)
+      var h = this.shape[0], w = this.shape[1], grey = this.grey, rows = [];
+      var wrap = drawGrey(root, this.spec.input_panel, grey, h, w, 0, 1, "your image, in grey");
+      for (var r = 0; r < h; r++) rows.push(Array.prototype.slice.call(grey, r * w, (r + 1) * w));
+      wrap.cnnbookValues = rows;
+      wrap.removeAttribute("data-values");
+      wrap.removeAttribute("data-values-ref");
+    }
   };
 
   // ------------------------------------------------------------------------------------ static viewer
@@ -726,6 +825,7 @@
     viewers: viewers,
     tracers: tracers,
     pairs: pairs,
+    values: imageValues,
     addPlugin: function (fn) { plugins.push(fn); viewers.forEach(function (v) { fn(v); }); }
   };
   function start() { mountAll(); watchLive(); }
