@@ -9,16 +9,6 @@ STAMP := $(VENV)/.installed
 JB_FLAGS := --all -W -n --keep-going
 
 VENDOR := _vendor/.installed
-
-# NumPy's OpenBLAS picks its kernels from the CPU's identity and reads some AVX-512 processors as AVX2
-# ones, at half the matrix-multiply rate (tools/openblas_coretype.py): name the right kernels for the
-# book's build, the tests, the benchmark and JupyterLab, unless the caller set OPENBLAS_CORETYPE already.
-ifeq ($(origin OPENBLAS_CORETYPE),undefined)
-OPENBLAS_CORETYPE := $(shell $(PYTHON) tools/openblas_coretype.py)
-endif
-ifneq ($(OPENBLAS_CORETYPE),)
-export OPENBLAS_CORETYPE
-endif
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: book test lab clean bench chromium

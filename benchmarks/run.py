@@ -20,7 +20,9 @@ NumPy's BLAS (``threadpoolctl``) and torch (``torch.set_num_threads``), 2 by def
 Each timing is the minimum over ``--repeat`` runs after one warm-up run (more runs for a call shorter
 than 0.1 s, up to 30); an epoch is timed ``--repeat // 3`` times (at least once), without a warm-up. The targets of issue 14 are
 printed next to the results. The load average of the machine is printed first: other work on the cores
-slows both sides, so compare the ratios of one run, not times across runs.
+slows both sides, so compare the ratios of one run, not times across runs. So are the BLAS kernels NumPy
+runs: when the environment variable ``OPENBLAS_CORETYPE`` names them, the kernels OpenBLAS would pick by
+itself are printed too (torch's own kernels do not depend on that variable).
 
     .venv/bin/python benchmarks/run.py [--repeat 3] [--threads 2] [--skip-epoch] [--profile LAYER]
 
@@ -80,6 +82,18 @@ POOL_SUITE = [
     ("avg 2x2/2 on (64, 16, 28, 28)", "avg", (64, 16, 28, 28), dict(kernel_size=2, stride=2)),
     ("avg 3x3/2 p1 on (16, 64, 56, 56)", "avg", (16, 64, 56, 56), dict(kernel_size=3, stride=2, padding=1)),
 ]
+
+
+def own_blas_kernels() -> str:
+    """The kernels NumPy's OpenBLAS picks by itself on this processor (a fresh interpreter without
+    ``OPENBLAS_CORETYPE``)."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    code = "from cnnbook.timing import blas_kernels; print(blas_kernels())"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    return done.stdout.strip() or f"unknown ({done.stderr.strip()[-200:]})"
 
 
 def timed(fn, repeat: int) -> float:
@@ -331,6 +345,11 @@ def main() -> None:
         print(f"numpy {np.__version__} ({blas_kernels()}, BLAS threads {blas_threads()}), torch {torch.__version__} "
               f"(threads {torch.get_num_threads()}), {os.cpu_count()} cores, load average {load}; "
               f"best of {args.repeat} runs")
+        forced = os.environ.get("OPENBLAS_CORETYPE")
+        if forced:
+            print(f"note: the environment names NumPy's BLAS kernels (OPENBLAS_CORETYPE={forced}); OpenBLAS's own "
+                  f"choice on this processor: {own_blas_kernels()}. torch's kernels are not bound by it.\n"
+                  f"      `env -u OPENBLAS_CORETYPE make bench` measures with OpenBLAS's own choice.")
         rate = matmul_rate(2048)
         print(f"matmul rate (2048 x 2048 float32): {rate / 1e9:.0f} GFLOP/s")
         bench_convs("conv2d", args.repeat, rate, rng)

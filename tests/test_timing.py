@@ -35,35 +35,9 @@ def test_geometric_mean_of_ratios():
     assert timing.blas_threads() >= 1 and np is not None
 
 
-def _coretype_tool():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "tools" / "openblas_coretype.py"
-    spec = importlib.util.spec_from_file_location("openblas_coretype", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-AVX512 = "fpu sse2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl avx512_bf16"
-
-
-@pytest.mark.parametrize("vendor, flags, want", [
-    ("AuthenticAMD", AVX512, "SkylakeX"),                     # Zen 4/5: OpenBLAS 0.3.31 may read Zen 5 as Haswell
-    ("AuthenticAMD", "fpu sse2 avx avx2 fma", ""),            # Zen 1-3: no AVX-512, OpenBLAS's own choice
-    ("AuthenticAMD", AVX512.replace(" avx512vl", ""), ""),    # a subset missing: the SkylakeX kernels would fault
-    ("GenuineIntel", AVX512, ""),                             # Intel: OpenBLAS's detection is left alone
-])
-def test_the_openblas_coretype_tool_names_avx512_kernels_only_where_they_run(vendor, flags, want):
-    cpuinfo = f"processor\t: 0\nvendor_id\t: {vendor}\ncpu family\t: 26\nflags\t\t: {flags}\n\nprocessor\t: 1\n"
-    assert _coretype_tool().coretype(cpuinfo) == want
-    assert _coretype_tool().coretype("") == ""
-
-
 def test_numpy_runs_the_blas_kernels_the_environment_names():
-    """When OPENBLAS_CORETYPE is set (the Makefile sets it on the processors the tool names), NumPy's
-    OpenBLAS runs those kernels and says so."""
+    """When the environment variable OPENBLAS_CORETYPE names a set of kernels, NumPy's OpenBLAS runs
+    those and blas_kernels says so (the benchmark and chapter 9 print it next to their rates)."""
     import os
 
     forced = os.environ.get("OPENBLAS_CORETYPE")
