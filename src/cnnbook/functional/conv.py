@@ -38,7 +38,6 @@ float32 inputs give float32 results, float64 (or mixed) give float64.
 from __future__ import annotations
 
 import os
-import threading
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -49,16 +48,14 @@ from ..windows import sliding_windows, sliding_windows_wide
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv1d_backward", "conv2d_backward",
            "conv_transpose2d_backward"]
 
-#: Largest im2col block (bytes) built at once: a block of samples, or of output rows of one sample.
+#: Largest im2col block (bytes) built at once by one thread: a block of samples, or of output rows of one
+#: sample (a call split between threads holds one per thread: for the smallest layers several times their
+#: input + output, a few MB in all; faster than sharing one budget).
 _COLS_BUDGET = 2 * 2**20
 
 #: Work (floating-point operations) from which a call splits its samples between threads: from about
 #: 0.1 ms of products, where the halves gain more than handing one to a thread costs.
 _PARALLEL_WORK = 20e6
-
-#: The budget of the blocks computed in this thread (a range of a split call divides the budget by the
-#: number of threads, so a split call holds no more memory than an unsplit one).
-_local = threading.local()
 
 _blas = None        # threadpoolctl's controller of NumPy's BLAS library, found on first use
 _executor = None
@@ -103,17 +100,8 @@ def _by_samples(n: int, work: float, fn, blas: bool = True, threshold: float | N
             _executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="cnnbook")
         bounds = [n * t // threads for t in range(threads + 1)]
         ranges = list(zip(bounds[:-1], bounds[1:]))
-        share = _COLS_BUDGET // threads
-
-        def run(n0: int, n1: int):
-            _local.budget = share
-            try:
-                return fn(n0, n1)
-            finally:
-                del _local.budget
-
-        others = [_executor.submit(run, *r) for r in ranges[1:]]   # the caller computes the first range itself
-        first = run(*ranges[0])
+        others = [_executor.submit(fn, *r) for r in ranges[1:]]   # the caller computes the first range itself
+        first = fn(*ranges[0])
         return [first] + [f.result() for f in others]
     finally:
         if blas and allowed > 1:
@@ -158,11 +146,11 @@ def _blocks(n: int, ho: int, row_bytes: int):
     ``row_bytes`` is the size of the columns of one output row of one sample. Whole samples are
     grouped while they fit; a sample larger than the budget is cut into blocks of output rows.
     """
-    per_sample, budget = row_bytes * ho, getattr(_local, "budget", _COLS_BUDGET)
-    if per_sample <= budget:
-        step = max(1, budget // max(1, per_sample))
+    per_sample = row_bytes * ho
+    if per_sample <= _COLS_BUDGET:
+        step = max(1, _COLS_BUDGET // max(1, per_sample))
         return [(a, min(n, a + step), 0, ho) for a in range(0, n, step)]
-    rows = max(1, budget // max(1, row_bytes))
+    rows = max(1, _COLS_BUDGET // max(1, row_bytes))
     return [(a, a + 1, i, min(ho, i + rows)) for a in range(n) for i in range(0, ho, rows)]
 
 
