@@ -54,8 +54,8 @@ __all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv1d_backward", "conv2d_ba
 _COLS_BUDGET = 2 * 2**20
 
 #: Work (floating-point operations) from which a call splits its samples between threads: from about
-#: 0.1 ms of products, where the halves gain more than handing one to a thread costs.
-_PARALLEL_WORK = 20e6
+#: 0.1 ms of products (a LeNet-size layer), where the halves gain more than handing one to a thread costs.
+_PARALLEL_WORK = 10e6
 
 _blas = None        # threadpoolctl's controller of NumPy's BLAS library, found on first use
 _executor = None
