@@ -72,11 +72,12 @@ from .model import (
 )
 from .registry import BOOK, FACTORIES, BookExplorer, explorer_factory, rebuild
 from .static import payload, render_panel, render_view, to_html
-from .tracing import Field, Window, torch_call
+from .tracing import Field, Ratio, Window, torch_call
 
 __all__ = [
     "Control", "Slider", "Dropdown", "Panel", "View", "Explorer", "checksum", "MAX_SETTINGS",
     "FACE_ENV", "display_face",
     "render_panel", "render_view", "to_html", "payload",
-    "explorer_factory", "rebuild", "FACTORIES", "BookExplorer", "BOOK", "Window", "Field", "torch_call",
+    "explorer_factory", "rebuild", "FACTORIES", "BookExplorer", "BOOK", "Window", "Field", "Ratio",
+    "torch_call",
 ]

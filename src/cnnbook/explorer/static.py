@@ -168,7 +168,7 @@ def _valued_panels(trace) -> dict[str, int]:
         if rel.op == "field":
             valued[rel.output] = max(valued.get(rel.output, 0), rel.decimals)
         else:
-            for n in (rel.input, rel.kernel):
+            for n in (rel.input, rel.kernel, getattr(rel, "denominator", None)):
                 if n:
                     valued[n] = VALUE_DECIMALS
     return valued
