@@ -764,7 +764,9 @@
       if (out) out.textContent = data.labels[k][idx[k]];
     });
     var entry = data.entries[idx.join(",")];
-    this.body.innerHTML = data.fragments[entry[0]];
+    this.body.innerHTML = data.fragments[entry[0]].replace(/data-trace-ref="(\d+)"/g, function (m, k) {
+      return 'data-trace="' + data.traces[+k] + '"';  // written once in the payload (static.payload)
+    });
     root.dataset.shape = entry[1];
     root.dataset.checksum = entry[2];
     root.dataset.setting = JSON.stringify(this.setting());
