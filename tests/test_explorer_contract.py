@@ -79,7 +79,7 @@ def test_static_viewer_holds_every_setting_as_recomputed(shown):
         view = again.view(**setting)
         assert json.loads(shape) == list(view.shape), setting
         assert chk == checksum(view.output), setting
-        assert inline_values(data["fragments"][fragment], data["images"]) == render_view(view), setting
+        assert inline_values(data["fragments"][fragment], data["images"], data["traces"]) == render_view(view), setting
 
 
 def test_live_widget_recomputes_when_a_control_moves(shown):

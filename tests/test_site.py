@@ -457,14 +457,17 @@ def _equation_value(text: str) -> float:
 
 def _check_pick(root, view, rel, panel: str, cell: tuple[int, int], label: str) -> None:
     """Pick ``cell`` of ``panel`` (of relation ``rel``): every relation of the view that names the panel
-    lights its cells (several fields share the input panel: a pixel lights its units in every map)."""
+    lights its cells (several fields share the input panel: a pixel lights its units in every map; the
+    standard layer's counts are the denominator of every ratio of the costs explorer). A picked output
+    cell's equation ends with its value (a ratio's output panel also holds the counts it divides: only
+    its quotients are outputs)."""
     arrays = {p.name: np.asarray(p.array, dtype=float) for p in view.panels if p.name}
     _click_cell(root, panel, cell)
     state = root.evaluate(_LIT)
     assert state["picked"] == [[panel, *cell]], f"{label}: picked {state['picked']}"
     want: dict = {}
     for other in view.trace:
-        if panel in (other.output, other.input):
+        if panel in (other.output, other.input, getattr(other, "denominator", None)):
             lit = other.linked(panel, cell, arrays[other.input].shape, arrays[other.output].shape)
             for name, cells in lit.items():
                 want.setdefault(name, set()).update(cells)
@@ -474,7 +477,7 @@ def _check_pick(root, view, rel, panel: str, cell: tuple[int, int], label: str) 
     others = {n: c for n, c in state["lit"].items() if n not in want and c}
     assert not others, f"{label}: cells lit in panels {others} the relation does not name"
     assert state["live"] == "polite", f"{label}: the equation is not an aria-live region"
-    if panel == rel.output:
+    if panel == rel.output and (rel.op != "ratio" or cell in rel.outputs):
         value = _equation_value(state["equation"])
         shown = root.evaluate(_CELL_VALUE, [panel, *cell])
         tol = 0.5 * 10 ** -rel.decimals + 1e-6

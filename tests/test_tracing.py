@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from cnnbook.explorer import BOOK
-from cnnbook.explorer.tracing import CONV_DEFAULTS, Field, Window, torch_call
+from cnnbook.explorer.tracing import CONV_DEFAULTS, Field, Ratio, Window, torch_call
 
 
 
@@ -166,19 +166,31 @@ def _views(entry, limit=40):
 
 TRACED = [b for b in BOOK if b.factory.rpartition(":")[2] in
           {"conv_steps", "conv_arithmetic", "pixel_picker", "pooling_explorer", "transposed_dilated",
-           "kernel_gallery", "equivariance", "receptive_field_explorer", "lenet_explorer"}]
+           "kernel_gallery", "equivariance", "receptive_field_explorer", "lenet_explorer", "family_costs"}]
+#: Explorers whose every setting is checked (a few hundred cheap ones); the others: a sample of 40.
+EVERY_SETTING = {"family_costs"}
 
 
 @pytest.mark.parametrize("entry", TRACED, ids=[b.factory.rpartition(":")[2] for b in TRACED])
 def test_the_book_explorers_trace_what_they_compute(entry):
     """For the traced explorers of the book: recomputing each traced output cell from the panels' own
-    numbers over its window (as the page's equation line does) gives the output panel's number."""
-    _, views = _views(entry)
+    numbers over its window (as the page's equation line does) gives the output panel's number; a
+    quotient lights one numerator and one denominator, and their quotient is the picked cell."""
+    _, views = _views(entry, limit=10 ** 6 if entry.factory.rpartition(":")[2] in EVERY_SETTING else 40)
     traced = 0
     for setting, view in views:
         panels = {p.name: np.asarray(p.array, dtype=float) for p in view.panels if p.name}
         for rel in view.trace:
             x, y = panels[rel.input], panels[rel.output]
+            if rel.op == "ratio":
+                for o, a, b in rel.pairs():
+                    lit = rel.linked(rel.output, o)
+                    assert lit == ({rel.input: {a}} if (rel.input, a) == (rel.denominator, b)
+                                   else {rel.input: {a}, rel.denominator: {b}}), (setting, o, lit)
+                    quotient = x[a] / panels[rel.denominator][b]  # the lit cells' numbers
+                    np.testing.assert_allclose(quotient, y[o], rtol=1e-12, err_msg=f"{setting} {rel.output}{o}")
+                traced += 1
+                continue
             if rel.op == "field":  # its equation shows the unit's own value; every unit reads some input
                 assert all(rel.cells(cell, x.shape)[0] and rel.cells(cell, x.shape)[1] for cell in np.ndindex(*y.shape))
                 traced += 1
@@ -197,6 +209,34 @@ def test_the_book_explorers_trace_what_they_compute(entry):
             np.testing.assert_allclose(got, y, rtol=0, atol=1e-9, err_msg=str(setting))
             traced += 1
     assert traced, f"{entry.factory} declares no tracing relation"
+
+
+def test_a_ratio_lights_numerator_and_denominator_and_the_quotients_they_enter():
+    """The costs explorer's relation, worked by hand: the depthwise separable panel's [1, 1] is its [0, 1]
+    over the standard panel's [0, 1]; a count lights the quotients that use it (the standard layer's
+    counts: every layer's); a cell that is neither lights nothing."""
+    cells = (((1, 0), (0, 0), (0, 0)), ((1, 1), (0, 1), (0, 1)))
+    std = Ratio("standard", "standard", "standard", cells)
+    dw = Ratio("depthwise", "depthwise", "standard", cells, labels=("parameters", "multiplies"))
+    assert dw.linked("depthwise", (1, 1)) == {"depthwise": {(0, 1)}, "standard": {(0, 1)}}
+    assert dw.linked("depthwise", (0, 0)) == {"depthwise": {(1, 0)}}
+    assert dw.linked("standard", (0, 1)) == {"depthwise": {(1, 1)}}
+    assert dw.linked("standard", (1, 1)) == {}
+    assert std.linked("standard", (1, 0)) == {"standard": {(0, 0)}}
+    assert std.linked("standard", (0, 0)) == {"standard": {(1, 0)}}
+    assert dw.to_json() == {"kind": "ratio", "out": "depthwise", "in": "depthwise", "den": "standard",
+                            "kernel": None, "op": "ratio", "cells": [[1, 0, 0, 0, 0, 0], [1, 1, 0, 1, 0, 1]],
+                            "labels": ["parameters", "multiplies"], "sym": ["y", "a", "b"], "decimals": 4}
+    with pytest.raises(ValueError, match="quotients must list at least one"):
+        Ratio("y", "a", "b", ())
+    with pytest.raises(ValueError, match="an output cell must be a"):
+        Ratio("y", "a", "b", (((1, -1), (0, 0), (0, 0)),))
+    with pytest.raises(ValueError, match="each output cell once"):
+        Ratio("y", "a", "b", (((1, 0), (0, 0), (0, 0)), ((1, 0), (0, 1), (0, 1))))
+    with pytest.raises(ValueError, match="its own numerator"):
+        Ratio("y", "y", "b", (((0, 0), (0, 0), (0, 0)),))
+    with pytest.raises(ValueError, match="labels must give one word per quotient"):
+        Ratio("y", "a", "b", cells, labels=("parameters",))
 
 
 def test_the_receptive_field_explorers_field_is_the_pixels_its_unit_reaches():
@@ -295,6 +335,13 @@ def _lenet_names(ex, setting, view, panels):
     return names, view.output[None]
 
 
+def _depth_names(ex, setting, view, panels):
+    """No names: the depth explorer's code builds its network and loads its digits itself. It runs as in a
+    reader's fresh session, in torch's default float32 (the autouse fixture restores float64 after)."""
+    torch.set_default_dtype(torch.float32)
+    return {}, view.output
+
+
 #: For each explorer with a PyTorch call: the names it uses, bound to the view's panels (the input pixels
 #: without the padding the panel draws, the weights as torch takes them), and what the call must give.
 CALL_NAMES = {
@@ -313,7 +360,13 @@ CALL_NAMES = {
         {"x": _t(np.roll(P["shifted"], (-st["dy"], -st["dx"]), axis=(0, 1))), "w": _t(P["kernel"])}, v.output),
     "lenet_explorer": _lenet_names,
     "family_costs": lambda ex, st, v, P: ({}, v.output[:4, 0]),
+    "depth_explorer": _depth_names,
 }
+
+
+#: The depth explorer's norms span ten orders of magnitude (the vanishing gradients are below 1e-6):
+#: relative only, or the small ones would pass whatever they are.
+TOLERANCE = {"depth_explorer": {"rtol": 1e-5, "atol": 0.0}}
 
 
 def _run_call(code: str, names: dict):
@@ -345,7 +398,8 @@ def test_the_pytorch_call_of_every_view_computes_what_it_shows(entry):
         got = np.asarray(got.detach().numpy() if isinstance(got, torch.Tensor) else got, dtype=float)
         if got.ndim == 4 and np.ndim(want) == 2:
             got = got[0, 0]
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=f"{view.torch_call} at {setting}")
+        np.testing.assert_allclose(got, want, **TOLERANCE.get(key, {"rtol": 1e-5, "atol": 1e-5}),
+                                   err_msg=f"{view.torch_call} at {setting}")
         calls += 1
     assert calls or key not in CALL_NAMES, f"{entry.factory}: no view of the sample shows its PyTorch call"
 

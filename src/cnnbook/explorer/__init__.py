@@ -15,6 +15,7 @@ small script swaps the precomputed views when a control moves. The package is sp
 - :mod:`~cnnbook.explorer.tracing`: :class:`~cnnbook.explorer.tracing.Window`, the relation between
   an output panel and the input (and kernel) panel it is computed from,
   :class:`~cnnbook.explorer.tracing.Field`, a unit and its receptive field through a stack of layers,
+  :class:`~cnnbook.explorer.tracing.Ratio`, cells of a table that are the quotient of two other cells,
   and :func:`~cnnbook.explorer.tracing.torch_call`;
 - :mod:`~cnnbook.explorer.images`: :class:`~cnnbook.explorer.images.OwnImage`, how an explorer takes the
   reader's own image (decoded with OpenCV, grey, fitted, with messages for files it cannot use);
@@ -38,17 +39,22 @@ reader click a cell and see what it is made of (on the website and live in Jupyt
    panel shows ``rot180`` of the weights); or, for units several layers up, their receptive field:
    ``Field.through("map0", "digit", [(k, s, p, d), ...])`` (a unit ``(i, j)`` reads the input cells
    ``start + i·jump + offset``, the offsets where some path arrives, clipped to the panel; several
-   relations may share an input panel, e.g. one field per feature map);
+   relations may share an input panel, e.g. one field per feature map); or, for a table of counts
+   divided by a reference, ``Ratio("grouped", "grouped", "standard", [((1, 0), (0, 0), (0, 0)), ...])``
+   (output cell ``(1, 0)`` is the numerator panel's ``(0, 0)`` over the denominator panel's ``(0, 0)``;
+   the three panels may be one);
 3. optionally show the PyTorch call: ``View(..., torch_call=torch_call("conv2d", "x", "w", stride=s,
-   defaults=CONV_DEFAULTS))`` (or a few lines of code ending in the call, shown as they are); its names
-   are the reader's tensors (``x`` the input without the padding drawn, ``w`` the weights).
+   defaults=CONV_DEFAULTS))`` (or a few lines of code ending in the call, shown as they are: the cost
+   explorer's ``torch.nn`` layers, the depth explorer's torch twin of its network); its names are the
+   reader's tensors (``x`` the input without the padding drawn, ``w`` the weights).
 
 ``explorer.js`` then lights, for a picked output cell, the input cells and taps of its window (and an
 input cell's readers), writes the equation with the panels' numbers (for a field: the rows and columns
-it covers, and the unit's value), and steps through the output positions, and keeps the page's URL
+it covers, and the unit's value; for a ratio: numerator / denominator; a picked count lights the
+quotients it enters), and steps through the cells of the first relation's output panel, and keeps the page's URL
 fragment on the setting of the explorer last moved (``#explorer=<name>&<control>=<value>...&pick=<panel>.
 <row>.<col>``, restored when the page opens; a "copy link" button). Only the numbers an equation reads
-are written into the page (a window's input and kernel, a field's output). The browser tests
+are written into the page (a window's input and kernel, a field's output; a ratio's panels are tables). The browser tests
 (tests/test_site.py) find every page whose explorer declares a trace and check the lit cells against
 ``linked`` of every relation naming the picked panel, and the equation's value against the output
 panel; tests/test_tracing.py runs every view's PyTorch call and compares it with the view.
@@ -72,11 +78,12 @@ from .model import (
 )
 from .registry import BOOK, FACTORIES, BookExplorer, explorer_factory, rebuild
 from .static import payload, render_panel, render_view, to_html
-from .tracing import Field, Window, torch_call
+from .tracing import Field, Ratio, Window, torch_call
 
 __all__ = [
     "Control", "Slider", "Dropdown", "Panel", "View", "Explorer", "checksum", "MAX_SETTINGS",
     "FACE_ENV", "display_face",
     "render_panel", "render_view", "to_html", "payload",
-    "explorer_factory", "rebuild", "FACTORIES", "BookExplorer", "BOOK", "Window", "Field", "torch_call",
+    "explorer_factory", "rebuild", "FACTORIES", "BookExplorer", "BOOK", "Window", "Field", "Ratio",
+    "torch_call",
 ]

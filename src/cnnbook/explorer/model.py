@@ -110,7 +110,7 @@ class View:
     displayed and exposed to tests), the panels to draw, and a line of text (e.g. the size formula).
 
     Optional: ``trace``, the relations between its named panels (:class:`~cnnbook.explorer.tracing.Window`,
-    :class:`~cnnbook.explorer.tracing.Field`)
+    :class:`~cnnbook.explorer.tracing.Field`, :class:`~cnnbook.explorer.tracing.Ratio`)
     that let the reader pick a cell and see what it is made of; ``torch_call``, the PyTorch call that
     computes ``output`` (:func:`~cnnbook.explorer.tracing.torch_call`), shown under the panels.
     """
@@ -126,7 +126,8 @@ class View:
         if len(set(names)) != len(names):
             raise ValueError(f"panel names must be unique in a view, got {names}")
         for rel in self.trace:
-            missing = [n for n in (rel.output, rel.input, rel.kernel) if n is not None and n not in names]
+            named = (rel.output, rel.input, rel.kernel, getattr(rel, "denominator", None))
+            missing = [n for n in named if n is not None and n not in names]
             if missing:
                 raise ValueError(f"a tracing relation names panels {missing} that the view does not have "
                                  f"(its panels: {names})")

@@ -168,7 +168,7 @@ def _valued_panels(trace) -> dict[str, int]:
         if rel.op == "field":
             valued[rel.output] = max(valued.get(rel.output, 0), rel.decimals)
         else:
-            for n in (rel.input, rel.kernel):
+            for n in (rel.input, rel.kernel, getattr(rel, "denominator", None)):
                 if n:
                     valued[n] = VALUE_DECIMALS
     return valued
@@ -203,12 +203,16 @@ def payload(explorer: Explorer) -> dict[str, Any]:
     checksum]``; ``labels`` and ``values``: per control, what the reader sees and the setting's values;
     ``images``: the distinct ``data-values`` (JSON text) of traced image panels, which the fragments name
     by index (``data-values-ref``: a photograph shown in every view is written once; :func:`inline_values`
-    puts them back).
+    puts them back); ``traces``: likewise the distinct ``data-trace`` (escaped JSON) of the views, named by
+    ``data-trace-ref`` (the same relations under every setting are written once; the viewer puts them
+    back before it shows a fragment).
     """
     fragments: list[str] = []
     seen: dict[str, int] = {}
     images: list[str] = []
     image_index: dict[str, int] = {}
+    traces: list[str] = []
+    trace_index: dict[str, int] = {}
     entries = {}
 
     def ref(match: re.Match) -> str:
@@ -217,9 +221,15 @@ def payload(explorer: Explorer) -> dict[str, Any]:
             images.append(match.group(1))
         return f"data-values-ref='{k}'"
 
+    def trace_ref(match: re.Match) -> str:
+        k = trace_index.setdefault(match.group(1), len(traces))
+        if k == len(traces):
+            traces.append(match.group(1))
+        return f'data-trace-ref="{k}"'
+
     for idx, setting in explorer.indexed_settings():
         v = explorer.view(**setting)
-        frag = _VALUES.sub(ref, render_view(v))
+        frag = _TRACE.sub(trace_ref, _VALUES.sub(ref, render_view(v)))
         k = seen.setdefault(frag, len(fragments))
         if k == len(fragments):
             fragments.append(frag)
@@ -230,17 +240,27 @@ def payload(explorer: Explorer) -> dict[str, Any]:
         "labels": [c.labels for c in explorer.controls],
         "values": [jsonable(c.values) for c in explorer.controls],
         "images": images,
+        "traces": traces,
     }
 
 
-def inline_values(fragment: str, images: list[str]) -> str:
-    """A fragment of :func:`payload` with its ``data-values-ref`` replaced by the values they name: the
-    :func:`render_view` HTML it was made from."""
+def inline_values(fragment: str, images: list[str], traces: list[str] = ()) -> str:
+    """A fragment of :func:`payload` with its ``data-values-ref`` (and ``data-trace-ref``) replaced by the
+    values (and relations) they name: the :func:`render_view` HTML it was made from."""
+    fragment = inline_traces(fragment, traces)
     return re.sub(r"data-values-ref='(\d+)'", lambda m: f"data-values='{images[int(m.group(1))]}'", fragment)
+
+
+def inline_traces(fragment: str, traces: list[str]) -> str:
+    """A fragment of :func:`payload` with its ``data-trace-ref`` replaced by the relations it names (as the
+    viewer shows it: ``explorer.js`` does the same)."""
+    return re.sub(r'data-trace-ref="(\d+)"', lambda m: f'data-trace="{traces[int(m.group(1))]}"', fragment)
 
 
 #: The values attribute of a traced image panel (:func:`_image_values`), as :func:`payload` finds it.
 _VALUES = re.compile(r"data-values='([^']*)'")
+#: The tracing relations of a view (escaped JSON, :func:`render_view`), as :func:`payload` finds them.
+_TRACE = re.compile(r'data-trace="([^"]*)"')
 
 
 def _control_html(c: Control) -> str:
@@ -289,6 +309,6 @@ def to_html(explorer: Explorer) -> str:
     return (
         f"<div {attr_html}>{title}"
         f'<div class="cnnbook-controls">{controls}</div>'
-        f'<div class="cnnbook-body">{data["fragments"][first[0]]}</div>'
+        f'<div class="cnnbook-body">{inline_traces(data["fragments"][first[0]], data["traces"])}</div>'
         f'<script type="application/json">{blob}</script></div>'
     )

@@ -3,12 +3,12 @@
 An explorer declares, for each view, how its output panel is computed from its input panel (and the
 kernel panel): a :class:`Window` relation, the one relation behind correlation, convolution, pooling and
 transposed convolution; or, through a whole stack of layers, a :class:`Field`: a unit and its receptive
-field. The declaration is a handful of numbers (kernel size, stride, padding,
+field; or, for a table of counts, a :class:`Ratio`: cells that are the quotient of two other cells. The declaration is a handful of numbers (kernel size, stride, padding,
 dilation, ...), written into the page as JSON (``data-trace`` of the view's panels) and read by
 ``explorer.js``, on the website and live in JupyterLab alike: picking a cell lights the cells it is made
 of, and an equation line adds up their displayed numbers. :meth:`Window.pairs` is the same relation in
 Python, for the tests (checked against torch's autograd: the window of an output cell is the set of
-input pixels with a non-zero gradient), and so is :meth:`Field.pairs`.
+input pixels with a non-zero gradient), and so are :meth:`Field.pairs` and :meth:`Ratio.pairs`.
 
 Coordinates are those of the panels as drawn: ``shown_padding`` says how many rings of padding the input
 panel draws around the input, so an input pixel ``x[r, c]`` is panel cell ``(r + shown_padding,
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
 
-__all__ = ["Window", "Field", "torch_call"]
+__all__ = ["Window", "Field", "Ratio", "torch_call"]
 
 _OPS = ("sum", "max", "avg")
 
@@ -264,6 +264,82 @@ class Field:
                 "start": list(_pair(self.start, "start", -(10 ** 9))), "jump": list(_pair(self.jump, "jump", 1)),
                 "offsets": [list(rows), list(cols)], "sym": list(self.symbols), "fn": self.function,
                 "decimals": self.decimals}
+
+
+def _cell(value: Sequence[int], name: str) -> tuple[int, int]:
+    a = tuple(value)
+    if len(a) != 2 or not all(isinstance(v, int) and v >= 0 for v in a):
+        raise ValueError(f"{name} must be a (row, column) pair of ints >= 0, got {value!r}")
+    return int(a[0]), int(a[1])
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """Some cells of panel ``output`` are quotients: ``output[o] = input[a] / denominator[b]``.
+
+    ``quotients`` lists the ``(o, a, b)`` cells, in the panels' coordinates; the three panels may be
+    the same one (a table whose second row divides its first by another table's). Picking a quotient
+    lights its numerator and its denominator; picking a numerator or a denominator lights the quotients
+    that use it. The equation line reads ``<label>: <symbols[1]> ÷ <symbols[2]> [i, j] = 4672 / 36928 =
+    0.1265`` (``labels``: one word per quotient, or none), its result rounded to ``decimals``.
+    """
+
+    output: str
+    input: str
+    denominator: str
+    quotients: tuple[tuple[tuple[int, int], tuple[int, int], tuple[int, int]], ...]
+    labels: tuple[str, ...] = ()
+    symbols: tuple[str, str, str] = ("y", "a", "b")
+    decimals: int = 4
+    kernel: None = None
+    op: str = "ratio"
+
+    def __post_init__(self) -> None:
+        if not self.quotients:
+            raise ValueError("quotients must list at least one (output, numerator, denominator) cell triple")
+        quotients = tuple((_cell(o, "an output cell"), _cell(a, "a numerator cell"), _cell(b, "a denominator cell"))
+                          for o, a, b in self.quotients)
+        outs = [o for o, _, _ in quotients]
+        if len(set(outs)) != len(outs):
+            raise ValueError(f"quotients must name each output cell once, got {outs}")
+        if self.output == self.input and any(o == a for o, a, _ in quotients):
+            raise ValueError("a quotient cannot be its own numerator")
+        if self.labels and len(self.labels) != len(quotients):
+            raise ValueError(f"labels must give one word per quotient ({len(quotients)}), got {len(self.labels)}")
+        if self.kernel is not None or self.op != "ratio":
+            raise ValueError("a Ratio has no kernel panel and its op is 'ratio'")
+        object.__setattr__(self, "quotients", quotients)
+        object.__setattr__(self, "labels", tuple(self.labels))
+
+    @property
+    def outputs(self) -> set[tuple[int, int]]:
+        """The cells of the output panel that are quotients."""
+        return {o for o, _, _ in self.quotients}
+
+    def pairs(self, input_shape: tuple[int, int] | None = None, output_shape: tuple[int, int] | None = None
+              ) -> Iterator[tuple[tuple[int, int], tuple[int, int], tuple[int, int]]]:
+        """Every ``(output cell, numerator cell, denominator cell)`` (the shapes are not needed)."""
+        yield from self.quotients
+
+    def linked(self, panel: str, cell: tuple[int, int], input_shape: tuple[int, int] | None = None,
+               output_shape: tuple[int, int] | None = None) -> dict[str, set[tuple[int, int]]]:
+        """The cells lit when ``cell`` of ``panel`` is picked, by panel name: a quotient's numerator and
+        denominator; the quotients a numerator or a denominator enters. (What ``explorer.js`` lights.)"""
+        cell = tuple(cell)
+        lit: dict[str, set[tuple[int, int]]] = {}
+        for o, a, b in self.quotients:
+            if panel == self.output and o == cell:
+                lit.setdefault(self.input, set()).add(a)
+                lit.setdefault(self.denominator, set()).add(b)
+            if (panel == self.input and a == cell) or (panel == self.denominator and b == cell):
+                lit.setdefault(self.output, set()).add(o)
+        return lit
+
+    def to_json(self) -> dict[str, Any]:
+        """The declaration as ``explorer.js`` reads it."""
+        return {"kind": "ratio", "out": self.output, "in": self.input, "den": self.denominator, "kernel": None,
+                "op": "ratio", "cells": [[*o, *a, *b] for o, a, b in self.quotients],
+                "labels": list(self.labels), "sym": list(self.symbols), "decimals": self.decimals}
 
 
 def _literal(value: Any) -> str:

@@ -4,18 +4,29 @@ Sliders for the input and output channels, the kernel size, the image size and t
 for each layer (standard, depthwise separable, spatially separable, grouped, unshared) a small table of
 its parameters and multiplications, each also divided by the standard layer's, next to the ratio the
 formulas predict (the study notes' for the two separable layers). Every count is
-:mod:`cnnbook.shapes`'.
+:mod:`cnnbook.shapes`'. Each quotient is traced (:class:`~cnnbook.explorer.tracing.Ratio`): picking it
+lights its layer's count and the standard layer's.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..explorer import Explorer, Panel, Slider, View, explorer_factory
+from ..explorer import Explorer, Panel, Ratio, Slider, View, explorer_factory
 
-__all__ = ["family_costs", "family_call", "LAYERS"]
+__all__ = ["family_costs", "family_call", "family_ratios", "LAYERS", "PANELS"]
 
 #: The rows of the explorer's output, in order.
 LAYERS = ("standard", "depthwise separable", "spatially separable", "grouped", "unshared")
+#: The names of their panels (``data-panel``), in the same order.
+PANELS = ("standard", "depthwise", "spatial", "grouped", "unshared")
+
+
+def family_ratios() -> list[Ratio]:
+    """The quotients of the panels: in every layer's ``[[parameters, multiplies], [÷ standard, ÷ standard]]``,
+    cell ``(1, c)`` is the layer's ``(0, c)`` divided by the standard layer's ``(0, c)``."""
+    return [Ratio(panel, panel, PANELS[0], (((1, 0), (0, 0), (0, 0)), ((1, 1), (0, 1), (0, 1))),
+                  labels=("parameters", "multiplies"), symbols=(layer, layer, LAYERS[0]), decimals=4)
+            for layer, panel in zip(LAYERS, PANELS)]
 
 
 def _fmt(value: float) -> str:
@@ -71,7 +82,8 @@ def family_costs() -> Explorer:
     Output: a 5 x 5 array, one row per layer of :data:`LAYERS`: parameters, multiplications, both
     divided by the standard layer's, and the multiplication ratio the formula predicts (the notes'
     ``1/N_c + 1/h²`` and ``1/m + 1/(m(1 − (m − 1)/N))``, ``1/g`` for groups, 1 for the unshared layer).
-    Each panel is one layer: ``[[parameters, multiplications], [÷ standard, ÷ standard]]``.
+    Each panel is one layer: ``[[parameters, multiplications], [÷ standard, ÷ standard]]`` (named in
+    :data:`PANELS`); its second row is traced as the quotient of its first by the standard layer's.
     """
     from ..shapes import conv_output_size_text
 
@@ -85,12 +97,12 @@ def family_costs() -> Explorer:
                   "unshared": "unshared (a kernel per position)"}
         panels = [Panel(f"{titles.get(name, name)}: parameters, multiplies / ÷ standard; predicted {formula}",
                         output[i, :4].reshape(2, 2), numbers=True, cmap="Greys", vmin=0.0,
-                        vmax=float("inf"), decimals=4)
+                        vmax=float("inf"), decimals=4, name=PANELS[i])
                   for i, (name, _, _, _, formula) in enumerate(rows)]
         text = (conv_output_size_text(size, kernel_size, name="n_out")
                 + f"; C_in = {in_channels}, C_out = {out_channels}, stride 1, no padding; "
                   "multiplications per example")
-        return View(output=output, panels=panels, text=text,
+        return View(output=output, panels=panels, text=text, trace=family_ratios(),
                     torch_call=family_call(in_channels, out_channels, kernel_size, size, groups))
 
     return Explorer(

@@ -4,7 +4,8 @@ shortcuts and batch normalization.
 One minibatch of training digits through :func:`cnnbook.models.small_resnet` at its initial weights;
 controls for the number of blocks per stage (the depth), the shortcuts and the batch normalization. It
 shows the gradient norm ``||dL/dW||`` of every weighted layer along the main path, from the first
-(input side) to the last (the linear layer), and the spread of the signal after every block.
+(input side) to the last (the linear layer), and the spread of the signal after every block. Under
+them, PyTorch code that computes the same norms with the torch twin of the network (:func:`depth_call`).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from ..explorer import Dropdown, Explorer, Panel, Slider, View, explorer_factory
 
-__all__ = ["depth_explorer", "WIDTHS", "main_path_norms"]
+__all__ = ["depth_explorer", "depth_call", "WIDTHS", "main_path_norms"]
 
 #: The widths of the three stages of the explored network.
 WIDTHS = (8, 16, 32)
@@ -26,6 +27,28 @@ def main_path_norms(norms: dict[str, float]) -> np.ndarray:
     return np.array([v for k, v in norms.items() if "downsample" not in k])
 
 
+def depth_call(blocks: int, shortcut: bool, batch_norm: bool, batch_size: int = 16, seed: int = 0) -> str:
+    """PyTorch code that computes the norms the explorer shows: the network written with ``torch.nn``
+    (:func:`cnnbook.check.torch_small_resnet`) holding the initial weights of
+    :func:`cnnbook.models.small_resnet` (``seed``), the first ``batch_size`` training digits, the mean
+    cross-entropy, ``backward()``, and ``||dL/dW||`` of the weights on the main path, input side first."""
+    net = f"(WIDTHS, {blocks}, shortcut={shortcut}, batch_norm={batch_norm}, stem_stride=2"
+    return "\n".join([
+        "import torch",
+        "from cnnbook.check import torch_small_resnet, torch_twin",
+        "from cnnbook.data import load_handwritten_digits",
+        "from cnnbook.models import small_resnet",
+        f"WIDTHS = {WIDTHS}",
+        f"net = torch_twin(small_resnet{net}, seed={seed}),",
+        f"                 torch_small_resnet{net}))",
+        "x, y, _, _ = load_handwritten_digits()",
+        f"loss = torch.nn.functional.cross_entropy(net(torch.from_numpy(x[:{batch_size}])), "
+        f"torch.from_numpy(y[:{batch_size}]))",
+        "loss.backward()",
+        "[p.grad.norm().item() for name, p in net.named_parameters() if p.ndim >= 2 and \"downsample\" not in name]",
+    ])
+
+
 @explorer_factory
 def depth_explorer(batch_size: int = 16, seed: int = 0) -> Explorer:
     """Gradient norms by depth in a small ResNet at initialisation (``seed``), for ``batch_size`` digits.
@@ -33,7 +56,8 @@ def depth_explorer(batch_size: int = 16, seed: int = 0) -> Explorer:
     Controls: blocks per stage (1-5, so 8-32 weighted layers), shortcuts on/off, batch norm on/off.
     Output: the ``depth`` gradient norms of :func:`main_path_norms`, input side first. Panels: their
     base-10 logarithms as a strip (one colour scale for every setting), and the standard deviation of
-    the signal after the stem and after every block. Text: the first and the last layer's norm.
+    the signal after the stem and after every block. Text: the first and the last layer's norm. PyTorch
+    call: :func:`depth_call`.
     """
     from .. import nn
     from ..data import load_handwritten_digits
@@ -64,7 +88,8 @@ def depth_explorer(batch_size: int = 16, seed: int = 0) -> Explorer:
                 f"{'on' if batch_norm else 'off'}: ‖dL/dW‖ = {norms[0]:.2e} at the first layer, "
                 f"{norms[-2]:.2e} at the last convolution, {norms[-1]:.2e} at the linear layer "
                 f"(first ÷ last convolution = {norms[0] / norms[-2]:.3g}).")
-        return View(output=norms, panels=panels, text=text)
+        return View(output=norms, panels=panels, text=text,
+                    torch_call=depth_call(blocks, shortcut, batch_norm, batch_size, seed))
 
     return Explorer(
         compute,

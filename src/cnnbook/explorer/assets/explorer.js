@@ -6,8 +6,8 @@
    (#explorer=<name>&<control>=<value>...&pick=<panel>.<row>.<col>), and opening such a URL restores it.
 
    Both faces (the website, and the live ipywidgets face in JupyterLab, which loads this file through an
-   Output widget): a view whose panels carry data-trace (cnnbook.explorer.tracing.Window and Field, as
-   JSON) can be traced. Picking a cell (click, tap, or keyboard: Tab to a grid, arrow keys, Enter) lights the cells
+   Output widget): a view whose panels carry data-trace (cnnbook.explorer.tracing.Window, Field and
+   Ratio, as JSON) can be traced. Picking a cell (click, tap, or keyboard: Tab to a grid, arrow keys, Enter) lights the cells
    it is made of (class "linked"; the picked cell "picked"; pooling's arg-max "routed"), and the line
    [data-role="equation"] (an aria-live region) adds up their displayed numbers. previous / play / next
    step through the output positions.
@@ -19,7 +19,8 @@
      addPlugin(fn)    -> fn(viewer) is called for every viewer, now and when mounted later
      values(wrap)     -> the numbers of a traced image panel (div.cnnbook-img), as rows
      pairs(rel, inShape, outShape) -> the [a, b, r, c, u, v] of a relation (as tracing.Window.pairs; a
-                                      Field's have no tap: u = v = -1)
+                                      Field's have no tap: u = v = -1; a Ratio's [u, v] is the
+                                      denominator's cell)
    A Viewer: root, data (the payload), controls, indices(), setting(), select(indices), onRender(fn),
    tracer. A Tracer: container, relations(), select(panel, row, col), clear(), step(+1 | -1), play(). */
 (function () {
@@ -101,6 +102,7 @@
 
   function pairs(rel, inShape, outShape) {
     var out = [], kh, kw, q = rel.q || 0;
+    if (rel.kind === "ratio") return rel.cells.map(function (t) { return t.slice(); });
     if (rel.kind === "field") {
       for (var fi = 0; fi < outShape[0]; fi++) for (var fj = 0; fj < outShape[1]; fj++) {
         var rows = fieldAxis(rel, 0, fi, inShape[0]), cols = fieldAxis(rel, 1, fj, inShape[1]);
@@ -199,7 +201,7 @@
 
   Tracer.prototype.tracedNames = function () {
     var names = {};
-    this.relations().forEach(function (rel) { names[rel.out] = true; names[rel["in"]] = true; });
+    this.relations().forEach(function (rel) { names[rel.out] = true; names[rel["in"]] = true; if (rel.den) names[rel.den] = true; });
     return names;
   };
 
@@ -307,6 +309,7 @@
     var lines = [];
     this.relations().forEach(function (rel) {
       var tin = tableOf(container, rel["in"]), tout = tableOf(container, rel.out), tk = tableOf(container, rel.kernel);
+      if (rel.kind === "ratio") { ratioLines(rel, panel, row, col, container).forEach(function (l) { lines.push(l); }); return; }
       if (!tin || !tout || (panel !== rel.out && panel !== rel["in"])) return;
       if (rel.kind === "field") { lines.push(fieldLine(rel, panel, row, col, tin, tout, td)); return; }
       var all = pairs(rel, shapeOf(tin), shapeOf(tout)), sym = rel.sym;
@@ -359,7 +362,36 @@
             tail: ": rows " + spans(ri) + ", columns " + spans(ci)};
   }
 
-  function mergeLines(lines) {  // field lines of the same input cell with the same text: one line, naming every panel
+  /* A ratio's lines (cnnbook.explorer.tracing.Ratio): a picked quotient lights its numerator and its
+     denominator and reads "label: a ÷ b [i, j] = 4672 / 36928 = 0.1265"; a picked numerator or
+     denominator lights the quotients it enters and names them ({merge, who, head, tail}: mergeLines
+     makes one line of a denominator that several ratios share). */
+  function ratioLines(rel, panel, row, col, container) {
+    var tout = tableOf(container, rel.out), tin = tableOf(container, rel["in"]), tden = tableOf(container, rel.den);
+    if (!tout || !tin || !tden) return [];
+    var sym = rel.sym, lines = [];
+    rel.cells.forEach(function (t, k) {
+      var label = rel.labels && rel.labels.length ? rel.labels[k] : "";
+      var name = sym[1] + " ÷ " + sym[2] + " [" + t[0] + ", " + t[1] + "]";
+      if (panel === rel.out && t[0] === row && t[1] === col) {
+        var a = cellAt(tin, t[2], t[3]), b = cellAt(tden, t[4], t[5]);
+        a.classList.add("linked");
+        b.classList.add("linked");
+        lines.push((label ? label + ": " : "") + name + " = " + textOf(a, rel.decimals) + " / " +
+                   textOf(b, rel.decimals) + " = " + fmt(valueOf(a) / valueOf(b), rel.decimals));
+      }
+      var num = panel === rel["in"] && t[2] === row && t[3] === col;
+      var den = panel === rel.den && t[4] === row && t[5] === col;
+      if (!num && !den) return;
+      cellAt(tout, t[0], t[1]).classList.add("linked");
+      lines.push({merge: (num ? sym[1] : sym[2]) + " [" + row + ", " + col + "]" + (label ? " (" + label + ")" : ""),
+                  who: name, tail: "",
+                  head: num && den ? " is the numerator and the denominator of " : num ? " is the numerator of " : " is the denominator of "});
+    });
+    return lines;
+  }
+
+  function mergeLines(lines) {  // field (or ratio) lines of the same input cell with the same text: one line, naming every panel
     var out = [], at = {};
     lines.forEach(function (l) {
       if (typeof l === "string") { out.push(l); return; }
@@ -732,7 +764,9 @@
       if (out) out.textContent = data.labels[k][idx[k]];
     });
     var entry = data.entries[idx.join(",")];
-    this.body.innerHTML = data.fragments[entry[0]];
+    this.body.innerHTML = data.fragments[entry[0]].replace(/data-trace-ref="(\d+)"/g, function (m, k) {
+      return 'data-trace="' + data.traces[+k] + '"';  // written once in the payload (static.payload)
+    });
     root.dataset.shape = entry[1];
     root.dataset.checksum = entry[2];
     root.dataset.setting = JSON.stringify(this.setting());
