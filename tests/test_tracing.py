@@ -365,8 +365,10 @@ CALL_NAMES = {
 
 
 #: The depth explorer's norms span ten orders of magnitude (the vanishing gradients are below 1e-6):
-#: relative only, or the small ones would pass whatever they are.
-TOLERANCE = {"depth_explorer": {"rtol": 1e-5, "atol": 0.0}}
+#: relative only, or the small ones would pass whatever they are. 1e-4, not 1e-5: they are float32
+#: gradients through up to 32 layers with batch normalization, where cnnbook and torch add up in
+#: different orders (the first layer's norm of the deepest network differs by 1.5e-5 relative).
+TOLERANCE = {"depth_explorer": {"rtol": 1e-4, "atol": 0.0}}
 
 
 def _run_call(code: str, names: dict):
