@@ -55,19 +55,21 @@ def geometric_mean(values: Iterable[float]) -> float:
 
 def blas_threads() -> int:
     """The number of threads of NumPy's BLAS library (``threadpoolctl``'s view; 1 if it reports none)."""
+    return max((p["num_threads"] for p in _blas_pools()), default=1)
+
+
+def _blas_pools() -> list[dict]:
+    """``threadpoolctl``'s records of the BLAS libraries loaded in this process."""
     from threadpoolctl import threadpool_info
 
-    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-    return max((p["num_threads"] for p in pools), default=1)
+    return [p for p in threadpool_info() if p.get("user_api") == "blas"]
 
 
 def blas_kernels() -> str:
     """Which BLAS library NumPy calls and the kernels it chose for this processor, e.g.
     ``"openblas 0.3.31, SkylakeX kernels"`` (``threadpoolctl``'s view; OpenBLAS picks its kernels from the
     CPU's identity when it loads, or takes the ones the environment variable ``OPENBLAS_CORETYPE`` names)."""
-    from threadpoolctl import threadpool_info
-
-    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    pools = _blas_pools()
     if not pools:
         return "no BLAS library reported"
     p = pools[0]

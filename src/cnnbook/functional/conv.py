@@ -449,7 +449,8 @@ def _conv_backward(a: ConvArgs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     def part(n0: int, n1: int) -> np.ndarray:
         grad_weight = None
         if _correlate_back(a.stride, a.weight.shape, a.groups):
-            _input_gradient(g[n0:n1], a.weight, (n1 - n0, *x.shape[1:]), a, grad_input[n0:n1])
+            _transposed_stride1(g[n0:n1], a.weight, a.padding, a.dilation, a.groups, a.output_padding,
+                                out=grad_input[n0:n1])
         else:   # col2im: the weight gradient in the same pass, when the blocks allow
             _, grad_weight = _backward(g[n0:n1], a.weight, (n1 - n0, *x.shape[1:]), a.stride, a.padding,
                                        a.dilation, a.groups, out=grad_input[n0:n1], x=x[n0:n1])
