@@ -56,8 +56,14 @@ lab: $(STAMP)
 	JUPYTER_CONFIG_DIR=$(CURDIR)/.jupyter $(BIN)/jupyter lab --allow-root book/
 
 ## make bench: speed against torch (not part of make test); BENCH_ARGS="--profile ResNet" profiles one layer
+# Some machines set OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for the sake of older OpenBLAS builds, which
+# computed wrong results or crashed on their processors; they bind NumPy's current OpenBLAS to older, slower
+# kernels, while torch keeps its own. The benchmark unsets both in its own command alone, so both sides run
+# the kernels their libraries pick, and prints which ones NumPy's BLAS then runs. `make book` and `make test`
+# keep the environment as it is.
+BENCH_ENV := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf _build _vendor .pytest_cache .hypothesis .benchmarks

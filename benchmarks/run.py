@@ -21,8 +21,10 @@ Each timing is the minimum over ``--repeat`` runs after one warm-up run (more ru
 than 0.1 s, up to 30); an epoch is timed ``--repeat // 3`` times (at least once), without a warm-up. The targets of issue 14 are
 printed next to the results. The load average of the machine is printed first: other work on the cores
 slows both sides, so compare the ratios of one run, not times across runs. So are the BLAS kernels NumPy
-runs: when the environment variable ``OPENBLAS_CORETYPE`` names them, the kernels OpenBLAS would pick by
-itself are printed too (torch's own kernels do not depend on that variable).
+runs, which are printed with it (``threadpoolctl``'s view). Some machines set ``OPENBLAS_CORETYPE`` and
+``OPENBLAS_L2_SIZE`` for older OpenBLAS builds that failed on their processors; they bind NumPy's current
+OpenBLAS to older, slower kernels and leave torch's own kernels alone. ``make bench`` unsets both in its own
+command only; run with them set, the benchmark says so and prints the kernels OpenBLAS would pick by itself.
 
     .venv/bin/python benchmarks/run.py [--repeat 3] [--threads 2] [--skip-epoch] [--profile LAYER]
 
@@ -84,13 +86,17 @@ POOL_SUITE = [
 ]
 
 
+# Environment variables that override OpenBLAS's own choice of kernels and cache sizes.
+BLAS_SETTINGS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
 def own_blas_kernels() -> str:
     """The kernels NumPy's OpenBLAS picks by itself on this processor (a fresh interpreter without
-    ``OPENBLAS_CORETYPE``)."""
+    the variables of :data:`BLAS_SETTINGS`)."""
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    env = {k: v for k, v in os.environ.items() if k not in BLAS_SETTINGS}
     code = "from cnnbook.timing import blas_kernels; print(blas_kernels())"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     return done.stdout.strip() or f"unknown ({done.stderr.strip()[-200:]})"
@@ -345,11 +351,11 @@ def main() -> None:
         print(f"numpy {np.__version__} ({blas_kernels()}, BLAS threads {blas_threads()}), torch {torch.__version__} "
               f"(threads {torch.get_num_threads()}), {os.cpu_count()} cores, load average {load}; "
               f"best of {args.repeat} runs")
-        forced = os.environ.get("OPENBLAS_CORETYPE")
+        forced = [f"{k}={os.environ[k]}" for k in BLAS_SETTINGS if k in os.environ]
         if forced:
-            print(f"note: the environment names NumPy's BLAS kernels (OPENBLAS_CORETYPE={forced}); OpenBLAS's own "
-                  f"choice on this processor: {own_blas_kernels()}. torch's kernels are not bound by it.\n"
-                  f"      `env -u OPENBLAS_CORETYPE make bench` measures with OpenBLAS's own choice.")
+            print(f"note: the environment sets {', '.join(forced)}, which binds NumPy's BLAS kernels; OpenBLAS's "
+                  f"own choice on this processor: {own_blas_kernels()}. torch's kernels are not bound by it.\n"
+                  f"      `make bench` unsets both for its own command and measures with OpenBLAS's own choice.")
         rate = matmul_rate(2048)
         print(f"matmul rate (2048 x 2048 float32): {rate / 1e9:.0f} GFLOP/s")
         bench_convs("conv2d", args.repeat, rate, rng)
