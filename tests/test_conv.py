@@ -63,6 +63,37 @@ def test_conv_backward_matches_autograd(ndim, data, unbatched):
     assert_close(gb, bt.grad, cfg["dtype"], "grad_bias")
 
 
+MASKS = [(False, True, True), (False, True, False), (True, False, False), (True, True, False), (False, False, True)]
+
+
+@NDIM
+@pytest.mark.parametrize("mask", MASKS, ids=lambda m: "".join("xwb"[i] if on else "-" for i, on in enumerate(m)))
+@given(data=st.data())
+def test_conv_backward_output_mask_matches_autograd(ndim, mask, data):
+    """``output_mask`` as in ``torch.ops.aten.convolution_backward``: the gradients asked for equal
+    torch's autograd, the others are None (a first layer's weight gradient without its dX)."""
+    cfg = data.draw(conv_configs(ndim=ndim, max_batch=3))
+    _, backward, torch_forward = CONV[ndim]
+    rng, x, w, b = conv_arrays(cfg)
+    xt, wt, bt = to_torch(x, True), to_torch(w, True), to_torch(b, True)
+    y = torch_forward(xt, wt, bt, **conv_kwargs(cfg))
+    g = randn(rng, tuple(y.shape), cfg["dtype"])
+    y.backward(to_torch(g))
+    got = backward(g, x, w, **conv_kwargs(cfg), output_mask=mask)
+    for wanted, value, want, what in zip(mask, got, (xt.grad, wt.grad, bt.grad), ("grad_input", "grad_weight", "grad_bias")):
+        if wanted:
+            assert_close(value, want, cfg["dtype"], what)
+        else:
+            assert value is None, what
+
+
+@pytest.mark.parametrize("mask", [(True, True), (1, 1, 1), "xwb", None, (True, False, None)])
+def test_conv_backward_output_mask_must_be_three_bools(mask, rng):
+    x, w = randn(rng, (1, 1, 4, 4), np.float32), randn(rng, (1, 1, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="output_mask must be three bools"):
+        F.conv2d_backward(np.ones((1, 1, 2, 2)), x, w, output_mask=mask)
+
+
 def test_conv2d_defaults_and_integer_input():
     """Defaults are torch's (stride 1, no padding); integer arrays are accepted and give float64."""
     x = np.arange(2 * 3 * 5 * 6).reshape(2, 3, 5, 6)

@@ -118,6 +118,25 @@ def test_sequential_matches_torch(rng):
     assert list(model[3:].state_dict()) == ["3.weight", "3.bias", "7.weight", "7.bias"]  # names kept
 
 
+@pytest.mark.parametrize("first", ["conv", "linear", "relu"])
+def test_backward_parameters_matches_torch_without_input_grad(first, rng):
+    """``backward_parameters``: the parameter gradients of torch's autograd for an input that needs no
+    gradient, nothing returned, for a first layer that skips dX (Conv2d) or not (the default)."""
+    head = {"conv": (nn.Conv2d(2, 3, 3, padding=1, dtype=np.float64, rng=0), torch.nn.Conv2d(2, 3, 3, padding=1)),
+            "linear": (nn.Flatten(), torch.nn.Flatten()), "relu": (nn.ReLU(), torch.nn.ReLU())}[first]
+    channels = 3 if first == "conv" else 2
+    model = nn.Sequential(head[0], nn.Flatten(), nn.Linear(channels * 16, 4, dtype=np.float64, rng=1))
+    twin = torch_twin(model, torch.nn.Sequential(head[1], torch.nn.Flatten(), torch.nn.Linear(channels * 16, 4)))
+    x = rng.standard_normal((3, 2, 4, 4))
+    g = rng.standard_normal((3, 4))
+    model(x)
+    assert model.backward_parameters(g) is None
+    twin(torch.from_numpy(x)).backward(torch.from_numpy(g))
+    torch_grads = dict(twin.named_parameters())
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(p.grad, torch_grads[name].grad.numpy(), rtol=1e-9, atol=1e-10, err_msg=name)
+
+
 def test_state_dict_shapes_match_torch_and_load_directly():
     layer = nn.Conv2d(6, 16, 5, rng=0)
     twin = torch.nn.Conv2d(6, 16, 5).float()

@@ -9,7 +9,10 @@ directly::
 What is different from torch: there is no autograd. Each layer remembers what its backward needs
 from the last ``forward`` call (attributes named ``saved_input`` / ``saved_input_shape``), and
 ``backward(grad_output)`` returns ``grad_input``, *adding* the parameter gradients into each
-``Parameter.grad`` as torch does (call ``zero_grad()`` between steps).
+``Parameter.grad`` as torch does (call ``zero_grad()`` between steps). ``backward_parameters(grad_output)``
+adds the same parameter gradients and returns nothing: where the input needs no gradient (a network's
+input, as in a training step) its layer skips computing it, as torch does for an input without
+``requires_grad``.
 
 As in torch, a module is in training mode until ``eval()`` (``train()`` switches back; ``training``
 tells): batch normalization and dropout behave differently in the two modes. Buffers (batch
@@ -120,6 +123,11 @@ class Module:
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def backward_parameters(self, grad_output: np.ndarray) -> None:
+        """The parameter gradients of :meth:`backward`, added into ``.grad``, without returning ``dL/dx``
+        (a layer that can skip computing it does)."""
+        self.backward(grad_output)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -289,8 +297,16 @@ class Conv2d(Module):
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """Return ``dL/dx``; add ``dL/dW`` and ``dL/db`` into the parameters' ``.grad``."""
+        return self._backward(grad_output, True)
+
+    def backward_parameters(self, grad_output: np.ndarray) -> None:
+        """Add ``dL/dW`` and ``dL/db`` into the parameters' ``.grad``; ``dL/dx`` is not computed."""
+        self._backward(grad_output, False)
+
+    def _backward(self, grad_output: np.ndarray, input_grad: bool) -> np.ndarray | None:
         grad_input, grad_weight, grad_bias = F.conv2d_backward(
-            grad_output, self.saved_input, self.weight.data, **self._conv_args())
+            grad_output, self.saved_input, self.weight.data, **self._conv_args(),
+            output_mask=(input_grad, True, self.bias is not None))
         self.weight.accumulate(grad_weight)
         if self.bias is not None:
             self.bias.accumulate(grad_bias)
@@ -499,6 +515,14 @@ class Sequential(Module):
         for layer in reversed(self._modules.values()):
             grad_output = layer.backward(grad_output)
         return grad_output
+
+    def backward_parameters(self, grad_output: np.ndarray) -> None:
+        """:meth:`backward` without ``dL/dx``: the first layer only adds its parameter gradients."""
+        *rest, first = reversed(self._modules.values()) if self._modules else [None]
+        for layer in rest:
+            grad_output = layer.backward(grad_output)
+        if first is not None:
+            first.backward_parameters(grad_output)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -113,7 +113,7 @@ def train_step(model: Module, optimizer: SGD, x: np.ndarray, y: np.ndarray) -> t
     optimizer.zero_grad()
     logits = model(x)
     loss = F.cross_entropy(logits, y)
-    model.backward(F.cross_entropy_backward(logits, y))
+    model.backward_parameters(F.cross_entropy_backward(logits, y))
     optimizer.step()
     return float(loss), logits
 
@@ -210,7 +210,7 @@ def gradient_norms(model: Module, x: ArrayLike, y: ArrayLike) -> dict[str, float
     x, y = np.asarray(x, dtype=dtype), np.asarray(y)
     model.zero_grad()
     logits = model(x)
-    model.backward(F.cross_entropy_backward(logits, y))
+    model.backward_parameters(F.cross_entropy_backward(logits, y))
     return {name: float(np.linalg.norm(p.grad)) for name, p in model.named_parameters() if p.data.ndim >= 2}
 
 

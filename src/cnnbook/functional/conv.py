@@ -442,31 +442,47 @@ def _input_gradient(g: np.ndarray, w: np.ndarray, x_shape, a: ConvArgs, out: np.
     return _backward(g, w, x_shape, a.stride, a.padding, a.dilation, a.groups, out=out)[0]
 
 
-def _conv_backward(a: ConvArgs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    x, g, n = a.input, a.grad_output, a.input.shape[0]
-    grad_input = np.empty(x.shape, a.dtype)
+def _check_output_mask(output_mask) -> tuple[bool, bool, bool]:
+    """``output_mask`` as three bools (which of grad_input, grad_weight, grad_bias to compute)."""
+    mask = tuple(output_mask) if isinstance(output_mask, (tuple, list)) else None
+    if mask is None or len(mask) != 3 or not all(isinstance(m, (bool, np.bool_)) for m in mask):
+        raise ValueError(f"output_mask must be three bools (grad_input, grad_weight, grad_bias), got {output_mask!r}")
+    return tuple(bool(m) for m in mask)
 
-    def part(n0: int, n1: int) -> np.ndarray:
+
+def _conv_backward(a: ConvArgs, output_mask=(True, True, True)) -> tuple:
+    x, g, n = a.input, a.grad_output, a.input.shape[0]
+    want_input, want_weight, want_bias = _check_output_mask(output_mask)
+    grad_input = np.empty(x.shape, a.dtype) if want_input else None
+
+    def weight_part(n0: int, n1: int) -> np.ndarray:
+        return _weight_grad(x[n0:n1], g[n0:n1], a.weight.shape[2:], a.stride, a.padding, a.dilation, a.groups)
+
+    def part(n0: int, n1: int) -> np.ndarray | None:
+        if not want_input:   # the weight gradient alone: no col2im or correlation of G
+            return weight_part(n0, n1)
         grad_weight = None
         if _correlate_back(a.stride, a.weight.shape, a.groups):
             _transposed_stride1(g[n0:n1], a.weight, a.padding, a.dilation, a.groups, a.output_padding,
                                 out=grad_input[n0:n1])
         else:   # col2im: the weight gradient in the same pass, when the blocks allow
             _, grad_weight = _backward(g[n0:n1], a.weight, (n1 - n0, *x.shape[1:]), a.stride, a.padding,
-                                       a.dilation, a.groups, out=grad_input[n0:n1], x=x[n0:n1])
-        if grad_weight is None:
-            grad_weight = _weight_grad(x[n0:n1], g[n0:n1], a.weight.shape[2:], a.stride, a.padding, a.dilation,
-                                       a.groups)
+                                       a.dilation, a.groups, out=grad_input[n0:n1],
+                                       x=x[n0:n1] if want_weight else None)
+        if grad_weight is None and want_weight:
+            grad_weight = weight_part(n0, n1)
         return grad_weight
 
-    grad_weight = sum(_by_samples(n, 2 * _conv_work(n, a.out_size, a.weight.shape), part))
-    grad_bias = g.sum(axis=(0, 2, 3))
-    return a.finish(grad_input), a.finish_weight(grad_weight), grad_bias
+    work = (want_input + want_weight) * _conv_work(n, a.out_size, a.weight.shape)
+    parts = _by_samples(n, work, part) if want_input or want_weight else []
+    grad_weight = a.finish_weight(sum(parts)) if want_weight else None
+    grad_bias = g.sum(axis=(0, 2, 3)) if want_bias else None
+    return None if grad_input is None else a.finish(grad_input), grad_weight, grad_bias
 
 
 def conv2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike, stride: IntOrTuple = 1,
-                    padding: Padding = 0, dilation: IntOrTuple = 1,
-                    groups: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    padding: Padding = 0, dilation: IntOrTuple = 1, groups: int = 1,
+                    output_mask=(True, True, True)) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Gradients of :func:`conv2d` with respect to input, weight and bias.
 
     With ``G = dL/dY`` (N, C_out, H_out, W_out):
@@ -480,21 +496,25 @@ def conv2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike,
     Evaluated as matrix products per sample (module docstring): ``dX = crop_p(col2im(W_mat^T @ G_n))``,
     which adds up the same products as the zero-inserted correlation, and ``dW_mat = sum_n G_n @ cols_n^T``.
 
+    ``output_mask`` (three bools, as in ``torch.ops.aten.convolution_backward``) names the gradients to
+    compute; the others are returned as None. Without ``grad_input`` (the first layer of a network,
+    whose input needs no gradient) no col2im or correlation of ``G`` is done at all.
+
     Returns
     -------
     (grad_input, grad_weight, grad_bias) with the shapes of input, weight and (C_out,).
     """
     return _conv_backward(conv_args(2, input, weight, None, stride, padding, dilation, groups,
-                                    grad_output=grad_output))
+                                    grad_output=grad_output), output_mask)
 
 
 def conv1d_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike, stride: IntOrTuple = 1,
-                    padding: Padding = 0, dilation: IntOrTuple = 1,
-                    groups: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    padding: Padding = 0, dilation: IntOrTuple = 1, groups: int = 1,
+                    output_mask=(True, True, True)) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Gradients of :func:`conv1d`: ``(grad_input, grad_weight, grad_bias)``, as :func:`conv2d_backward`
-    with height 1."""
+    with height 1 (``output_mask`` too)."""
     return _conv_backward(conv_args(1, input, weight, None, stride, padding, dilation, groups,
-                                    grad_output=grad_output))
+                                    grad_output=grad_output), output_mask)
 
 
 def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
