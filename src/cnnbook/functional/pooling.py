@@ -137,15 +137,17 @@ def _scatter(a: PoolArgs, part) -> np.ndarray:
 
     Within one offset the windows touch distinct cells, so ``+=`` on the strided view is exact; when no
     two windows overlap (stride >= dilated kernel) every cell gets one term and a plain assignment is
-    enough (the cells no window covers stay 0).
+    enough (the cells no window covers stay 0): ``part(t, out)`` then writes straight into the view
+    (``out`` is None where it returns its terms to be added).
     """
     gp = np.zeros(a.input.shape[:2] + _padded_shape(a), dtype=a.dtype)
     assign = _non_overlapping(a)
     for t, u, v in _offsets(a):
+        view = gp[_offset_slice(u, v, a)]
         if assign:
-            gp[_offset_slice(u, v, a)] = part(t)
+            part(t, view)
         else:
-            gp[_offset_slice(u, v, a)] += part(t)
+            view += part(t, None)
     return _crop(gp, a)
 
 
@@ -155,17 +157,20 @@ def _max_argmax(a: PoolArgs) -> tuple[np.ndarray, np.ndarray]:
     torch's rule, a scan of the offsets in row-major order keeping the *first* maximum of a window (a
     strict ``>``), except that a NaN always wins (the *last* NaN in scan order); padding cells never win,
     so a window of real -inf values points at its first real cell. Computed offset by offset on whole
-    arrays: the maxima first (:func:`_window_max`), then, scanning the offsets backwards, the arg-max
-    becomes every offset whose real cell equals the maximum (the first one is written last), and for
-    windows whose maximum is NaN, scanning forwards, every offset holding a NaN (the last one wins).
+    arrays, by one forward scan (:func:`_running_argmax`), exact unless some window's maximum is NaN or
+    -inf. Then again, from those maxima: scanning the offsets, the arg-max becomes the smallest offset
+    whose real cell equals the maximum, and for windows whose maximum is NaN, every offset holding a NaN
+    (the last one wins).
     """
     xp = _padded(a, -np.inf)
-    best = _window_max(a, xp)
     offsets = _offsets(a)
+    itype = np.int8 if len(offsets) < 127 else np.int32
+    best, arg = _running_argmax(a, xp, offsets, itype)
+    if not (np.isnan(best) | np.isneginf(best)).any():
+        return best, arg
     # the smallest offset whose real cell equals the maximum, as a running minimum of "t where it does,
     # none elsewhere": arithmetic on whole arrays, no branch per cell (a masked write, np.putmask or
     # np.where, branches on every cell of a random mask and is several times slower)
-    itype = np.int8 if len(offsets) < 127 else np.int32
     none = np.iinfo(itype).max
     arg = np.full(best.shape, none, itype)
     cand = np.empty(best.shape, itype)
@@ -182,6 +187,25 @@ def _max_argmax(a: PoolArgs) -> tuple[np.ndarray, np.ndarray]:
     if nan.any():
         for t, u, v in offsets:
             np.putmask(arg, nan & np.isnan(xp[_offset_slice(u, v, a)]), t)
+    return best, arg
+
+
+def _running_argmax(a: PoolArgs, xp: np.ndarray, offsets, itype) -> tuple[np.ndarray, np.ndarray]:
+    """Window maxima and arg-max in one forward scan of the offsets: the running maximum, and the last
+    offset at which it strictly rose, which is the first offset holding the window's maximum (a later
+    equal value does not rise). Kept as a running maximum of "t where it rose, else 0" (arithmetic on
+    whole arrays, no branch per cell). torch's rule exactly wherever the maximum is a number above
+    -inf: padding (-inf) then never holds it."""
+    (_, u0, v0), *rest = offsets
+    best = xp[_offset_slice(u0, v0, a)].copy()
+    arg = np.zeros(best.shape, itype)
+    rose, cand = np.empty(best.shape, bool), np.empty(best.shape, itype)
+    for t, u, v in rest:
+        x = xp[_offset_slice(u, v, a)]
+        np.greater(x, best, out=rose)
+        np.maximum(best, x, out=best)
+        np.multiply(rose, itype(t), out=cand)              # t where the maximum rose, else 0
+        np.maximum(arg, cand, out=arg)
     return best, arg
 
 
@@ -281,8 +305,12 @@ def max_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: I
 def _max_backward(a: PoolArgs) -> np.ndarray:
     _, arg = _max_argmax(a)
     g = a.grad_output
-    routed = np.empty_like(g)
-    return _scatter(a, (lambda t: np.multiply(g, arg == t, out=routed)))
+    routed, hit = np.empty_like(g), np.empty(arg.shape, bool)
+
+    def part(t: int, out: np.ndarray | None) -> np.ndarray:   # G where offset t is the arg-max, else 0
+        return np.multiply(g, np.equal(arg, t, out=hit), out=routed if out is None else out)
+
+    return _scatter(a, part)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -392,7 +420,12 @@ def avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: I
 
 def _avg_backward(a: PoolArgs, count_include_pad: bool, divisor_override: int | None) -> np.ndarray:
     share = a.grad_output / _avg_divisor(a, count_include_pad, divisor_override)
-    return _scatter(a, lambda t: share)
+    def part(t: int, out: np.ndarray | None) -> np.ndarray:
+        if out is not None:
+            out[...] = share
+        return share
+
+    return _scatter(a, part)
 
 
 # --------------------------------------------------------------------------------------------------
