@@ -49,6 +49,7 @@ from threadpoolctl import threadpool_limits
 
 import cnnbook.functional as F
 from cnnbook.check import torch_lenet5
+from cnnbook.functional.conv import release_workspace, workspace_bytes
 from cnnbook.data import load_handwritten_digits
 from cnnbook.models import LENET_RECIPE, lenet5
 from cnnbook.timing import best_time, blas_kernels, blas_threads, geometric_mean as geomean, matmul_rate
@@ -113,7 +114,9 @@ def timed(fn, repeat: int) -> float:
 
 
 def peak_memory(fn) -> int:
-    """Bytes allocated at the peak of ``fn()`` (tracemalloc; NumPy reports its buffers to it)."""
+    """Bytes allocated at the peak of ``fn()`` (tracemalloc; NumPy reports its buffers to it), starting
+    without the scratch the convolutions keep between calls, so a call's own scratch counts in full."""
+    release_workspace()
     tracemalloc.start()
     try:
         fn()
@@ -210,9 +213,13 @@ def bench_convs(kind: str, repeat: int, rate: float, rng):
     table = Table(f"{kind} (float32; ratio = cnnbook / torch; %mm = forward+backward rate as a fraction "
                   f"of the matmul rate; mem = peak allocation / (input + output) of the forward / backward "
                   f"call; * = large layer)", rate)
+    kept = 0
     for name, of, ofb, tf, tfb, flops, memory in conv_cases(kind, rng):
         table.row(name, of, ofb, tf, tfb, flops, memory(), repeat)
-    return table.summary(targets=kind == "conv2d")
+        kept = max(kept, workspace_bytes())
+    result = table.summary(targets=kind == "conv2d")
+    print(f"  scratch kept between calls (all threads, the most after any layer): {kept / 2**20:.1f} MB")
+    return result
 
 
 def bench_pool(repeat: int, rng):

@@ -213,6 +213,28 @@ def test_conv2d_blocks_of_columns_match_torch(budget, cfg):
         assert_close(got, want, cfg["dtype"], what)
 
 
+@pytest.mark.parametrize("parallel", [False, True], ids=["one-thread", "split"])
+@given(cfg=conv_configs(ndim=2, allow_string_padding=False))
+def test_results_outlive_the_kept_scratch(parallel, cfg):
+    """The convolutions keep their scratch between calls: a result computed first still equals torch's
+    after later calls (of the same shapes, other values) have reused that scratch, also when the samples
+    are split between threads; after ``release_workspace`` the results are the same again."""
+    from cnnbook.functional import conv as conv_module
+
+    rng, (x, w, b), kw, g, (yt, gxt, gwt, gbt) = _torch_conv2d_and_grads(cfg)
+    work = conv_module._PARALLEL_WORK if not parallel else 0.0
+    with mock.patch.object(conv_module, "_PARALLEL_WORK", work):
+        first = [F.conv2d(x, w, b, **kw), *F.conv2d_backward(g, x, w, **kw)]
+        for _ in range(2):   # other values through the same scratch
+            F.conv2d(x + 1, w * 2, b, **kw)
+            F.conv2d_backward(g - 1, x * 3, w + 1, **kw)
+        conv_module.release_workspace()
+        again = [F.conv2d(x, w, b, **kw), *F.conv2d_backward(g, x, w, **kw)]
+    for results in (first, again):
+        for got, want, what in zip(results, (yt, gxt, gwt, gbt), ("forward", "grad_input", "grad_weight", "grad_bias")):
+            assert_close(got, want, cfg["dtype"], what)
+
+
 @given(cfg=conv_configs(ndim=2, allow_string_padding=False), tcfg=conv_transpose_configs())
 def test_samples_split_between_threads_match_torch(cfg, tcfg):
     """Large calls split their samples between threads (two here, as if every call were large): the

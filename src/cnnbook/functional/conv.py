@@ -38,6 +38,7 @@ float32 inputs give float32 results, float64 (or mixed) give float64.
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -56,6 +57,10 @@ _COLS_BUDGET = 2 * 2**20
 #: Work (floating-point operations) from which a call splits its samples between threads: from about
 #: 0.1 ms of products (a LeNet-size layer), where the halves gain more than handing one to a thread costs.
 _PARALLEL_WORK = 10e6
+
+#: Largest scratch area (bytes) a thread keeps between calls (:func:`_workspace`): a few column
+#: budgets, or the padded input of a block of samples of a ResNet-size layer.
+_KEEP = 8 * 2**20
 
 _blas = None        # threadpoolctl's controller of NumPy's BLAS library, found on first use
 _executor = None
@@ -108,6 +113,44 @@ def _by_samples(n: int, work: float, fn, blas: bool = True, threshold: float | N
             _blas.set_num_threads(allowed)
 
 
+_local = threading.local()
+_all_spaces: list[dict] = []        # every thread's scratch areas, for release_workspace and workspace_bytes
+_spaces_lock = threading.Lock()
+
+
+def _workspace(role: str) -> _Buffer:
+    """The calling thread's scratch area for one ``role`` (a :class:`_Buffer`), kept between calls.
+
+    A convolution's blocks need the same few buffers call after call (padded input, columns, products,
+    copies). Fresh memory costs a page fault per 4 KB page when it is first written, and on a virtual
+    machine that hands freed pages back to its host a fault costs microseconds: for the small layers
+    of the book, as long as the arithmetic. So each thread keeps its areas (up to :data:`_KEEP` bytes
+    each); no array handed back to a caller is a view of one, and a role serves one use at a time."""
+    spaces = getattr(_local, "spaces", None)
+    if spaces is None:
+        spaces = _local.spaces = {}
+        with _spaces_lock:
+            _all_spaces.append(spaces)
+    if role not in spaces:
+        spaces[role] = _Buffer()
+    return spaces[role]
+
+
+def workspace_bytes() -> int:
+    """Bytes of scratch the convolutions keep between calls, over all threads (:func:`_workspace`)."""
+    with _spaces_lock:
+        return sum(b.data.nbytes for spaces in _all_spaces for b in list(spaces.values()))
+
+
+def release_workspace() -> None:
+    """Let go of the scratch areas of every thread (the memory returns once nothing uses it); the next
+    call allocates them again."""
+    with _spaces_lock:
+        for spaces in _all_spaces:
+            for b in list(spaces.values()):
+                b.data = np.empty(0, np.uint8)
+
+
 def _out_length(size: int, k: int, s: int, padding: int, d: int) -> int:
     """``floor((size + padding - d(k - 1) - 1) / s) + 1`` (``padding``: both sides together), for sizes
     already checked (:func:`cnnbook.shapes.conv_output_size` checks and explains them)."""
@@ -122,14 +165,23 @@ def _conv_work(n: int, out_size, weight_shape) -> float:
 # --------------------------------------------------------------------------------------------------
 # the three kernels everything is built from
 # --------------------------------------------------------------------------------------------------
-def _padded(x: np.ndarray, pad: tuple[int, int, int, int], extra_row: bool = False) -> np.ndarray:
+def _padded(x: np.ndarray, pad: tuple[int, int, int, int], extra_row: bool = False,
+            scratch: _Buffer | None = None) -> np.ndarray:
     """``x`` (N, C, H, W) with ``(top, bottom, left, right)`` zero rows/columns around each plane
-    (and one more zero row at the bottom if ``extra_row``)."""
+    (and one more zero row at the bottom if ``extra_row``), in ``scratch``'s area if given."""
     top, bottom, left, right = pad
     if not any(pad) and not extra_row:
         return x
     n, c, h, w = x.shape
-    xp = np.zeros((n, c, h + top + bottom + extra_row, w + left + right), x.dtype)
+    shape = (n, c, h + top + bottom + extra_row, w + left + right)
+    if scratch is None:
+        xp = np.zeros(shape, x.dtype)
+    else:   # a reused area: only the border is written with zeros
+        xp = scratch.area(int(np.prod(shape)) * x.itemsize).view(x.dtype).reshape(shape)
+        xp[:, :, :top] = 0
+        xp[:, :, top + h:] = 0
+        xp[:, :, top:top + h, :left] = 0
+        xp[:, :, top:top + h, left + w:] = 0
     xp[:, :, top:top + h, left:left + w] = x
     return xp
 
@@ -173,13 +225,15 @@ class _Columns:
         self.wide = sw == 1 and 2 * wp <= 3 * wo
         self.groups, self.wo, self.k = groups, wo, c // groups * kh * kw
         if self.wide:   # the discarded entries of the last row read past the plane: one spare row
-            self.view = sliding_windows_wide(_padded(x, pad, extra_row=True), kernel, sh, dilation, ho)
+            self.view = sliding_windows_wide(_padded(x, pad, True, _workspace("padded input")), kernel, sh,
+                                             dilation, ho)
         else:
-            self.view = sliding_windows(_padded(x, pad), kernel, stride, dilation, out)
+            self.view = sliding_windows(_padded(x, pad, False, _workspace("padded input")), kernel, stride,
+                                        dilation, out)
         self.pitch = self.view.shape[-1]
         self.blocks = _blocks(n, ho, self.k * self.pitch * x.itemsize)
         most = max(((b - a) * (i1 - i0) for a, b, i0, i1 in self.blocks), default=0)
-        self.buffer = np.empty(most * self.k * self.pitch, x.dtype)
+        self.buffer = _workspace("columns").area(most * self.k * self.pitch * x.itemsize).view(x.dtype)
 
     def __call__(self, n0: int, n1: int, i0: int, i1: int, g: int) -> np.ndarray:
         """``cols`` of samples ``n0:n1``, output rows ``i0:i1``, group ``g``: (K, (n1 - n0) rows pitch)."""
@@ -210,18 +264,23 @@ def _gradient_columns(g: np.ndarray, n0: int, n1: int, i0: int, i1: int, c0: int
 
 
 class _Buffer:
-    """One reused scratch area for the (rows, columns) products or copies of every block: fresh large
-    arrays per block would cost page faults (the memory returns to the system and comes back zeroed)."""
+    """One reused scratch area for the (rows, columns) products or copies of every block, grown to the
+    largest size asked for; sizes above :data:`_KEEP` get a one-off array instead (:func:`_workspace`)."""
 
     def __init__(self):
-        self.data = np.empty(0, np.float64)
+        self.data = np.empty(0, np.uint8)
+
+    def area(self, size: int) -> np.ndarray:
+        """``size`` bytes of scratch (uint8), the kept area when it is large enough."""
+        if size > _KEEP:
+            return np.empty(size, np.uint8)
+        if self.data.nbytes < size:
+            self.data = np.empty(size, np.uint8)
+        return self.data[:size]
 
     def __call__(self, rows: int, columns: int, fill: np.ndarray | None = None, dtype=None) -> np.ndarray:
         dtype = np.dtype(dtype if dtype is not None else (fill.dtype if fill is not None else np.float32))
-        size = rows * columns * dtype.itemsize
-        if self.data.nbytes < size:
-            self.data = np.empty(size, np.uint8)
-        m = self.data.view(np.uint8)[:size].view(dtype).reshape(rows, columns)
+        m = self.area(rows * columns * dtype.itemsize).view(dtype).reshape(rows, columns)
         if fill is not None:
             m.reshape(fill.shape)[...] = fill
         return m
@@ -241,7 +300,7 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None):
     columns = _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups)
     wm = w.reshape(groups, og, cg * kh * kw)
     y = np.empty((n, c_out, ho, wo), dtype) if out is None else out
-    products, pitch = _Buffer(), columns.pitch
+    products, pitch = _workspace("products"), columns.pitch
     for n0, n1, i0, i1 in columns.blocks:
         for g in range(groups):
             cols = columns(n0, n1, i0, i1, g)
@@ -321,9 +380,10 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
     # spare row for the extra columns of the last row of wide columns), cropped
     direct = not any(pad) and not wide
     most = max((b - a for a, b, _, _ in blocks), default=0)
-    scratch = None if direct else np.empty((most, c, hp + wide, wp), dtype)
+    scratch = None if direct else _workspace("padded gradient").area(
+        most * c * (hp + wide) * wp * np.dtype(dtype).itemsize).view(dtype).reshape(most, c, hp + wide, wp)
     cols_w = (wo - 1) * sw + 1
-    products, copies, weight_products = _Buffer(), _Buffer(), _Buffer()
+    products, copies, weight_products = _workspace("products"), _workspace("copies"), _workspace("weight products")
     columns = None if x is None else _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups)
     if columns is not None and (columns.pitch != pitch or columns.blocks != blocks):
         columns = None
@@ -374,7 +434,7 @@ def _weight_grad(x, g, kernel, stride, pad, dilation, groups):
     columns = _Columns(x, kernel, stride, pad, dilation, (ho, wo), groups)
     # accumulated transposed, dW_mat^T += cols_n @ G_n^T: the faster orientation of this product
     grad_weight_t = np.zeros((groups, cg * kh * kw, og), dtype)
-    copies, products = _Buffer(), _Buffer()
+    copies, products = _workspace("copies"), _workspace("weight products")
     for n0, n1, i0, i1 in columns.blocks:
         for gi in range(groups):
             gm = columns.gradient(g, n0, n1, i0, i1, gi * og, (gi + 1) * og, copies)
