@@ -286,10 +286,14 @@ class _Buffer:
         return m
 
 
-def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None):
+def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=None):
     """Grouped cross-correlation ``Y[n, o, i, j] = b[o] + sum_{c,u,v} X_pad[n, c, i s + u d, j s + v d] W[o, c, u, v]``,
     as ``Y_n = W_mat @ cols_n`` per group, block by block (the bias, if any, added while the block's
-    product is still in cache)."""
+    product is still in cache).
+
+    Given ``upstream`` ``V`` (the shape of ``Y``), also the weight gradient of this correlation for the
+    upstream gradient ``V``, ``dW_mat = sum_n V_n @ cols_n^T``, from the same columns: returns ``(Y, dW)``.
+    """
     n = x.shape[0]
     c_out, cg, kh, kw = w.shape
     top, bottom, left, right = pad
@@ -301,9 +305,15 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None):
     wm = w.reshape(groups, og, cg * kh * kw)
     y = np.empty((n, c_out, ho, wo), dtype) if out is None else out
     products, pitch = _workspace("products"), columns.pitch
+    k = cg * kh * kw
+    grad_weight_t = None if upstream is None else np.zeros((groups, k, og), dtype)
+    copies, weight_products = _workspace("copies"), _workspace("weight products")
     for n0, n1, i0, i1 in columns.blocks:
         for g in range(groups):
             cols = columns(n0, n1, i0, i1, g)
+            if upstream is not None:   # dW_mat^T += cols @ V^T, the faster orientation (as _weight_grad)
+                vm = _gradient_columns(upstream, n0, n1, i0, i1, g * og, (g + 1) * og, pitch, copies)
+                grad_weight_t[g] += np.matmul(cols, vm.T, out=weight_products(k, og, dtype=dtype))
             b = None if bias is None else bias[g * og:(g + 1) * og, None, None]
             if n1 - n0 == 1 and i1 - i0 == ho and pitch == wo:   # one whole sample: the product is its output
                 out = y[n0, g * og:(g + 1) * og]
@@ -318,7 +328,7 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None):
                     out[...] = prod
                 else:
                     np.add(prod, b, out=out)
-    return y
+    return y if upstream is None else (y, _weight_layout(grad_weight_t, w.shape))
 
 
 def _swap_channels(w: np.ndarray, groups: int) -> np.ndarray:
@@ -327,18 +337,28 @@ def _swap_channels(w: np.ndarray, groups: int) -> np.ndarray:
     return w.reshape(groups, ca // groups, cbg, kh, kw).transpose(0, 2, 1, 3, 4).reshape(groups * cbg, ca // groups, kh, kw)
 
 
-def _transposed_stride1(y, w, pad, dilation, groups, extra, out=None):
+def _transposed_stride1(y, w, pad, dilation, groups, extra, out=None, x=None):
     """The stride-1 transposed convolution the book's way, as a correlation: ``y`` (N, C_a, H, W) padded
     by ``d(k - 1) - p`` on each side (plus ``extra`` at the bottom/right; a negative amount crops),
     cross-correlated with ``rot180`` of ``w`` (C_a, C_b/groups, k_h, k_w) with swapped channels, dilation
     ``d``. With stride 1 there are no zeros to insert, and :func:`_forward`'s products are the larger
-    ones (their inner dimension is ``C_a k_h k_w``, not ``C_a``)."""
+    ones (their inner dimension is ``C_a k_h k_w``, not ``C_a``).
+
+    As the input gradient of a convolution (``y = G``, result ``dX``), given that convolution's input
+    ``x`` it also returns the weight gradient, from the same columns of the padded ``G``:
+    ``dW[o, c, u, v] = sum_{n,h,w} X[n, c, h, w] G_pad[n, o, h + (k-1-u) d, w + (k-1-v) d]``, the weight
+    gradient of this correlation for the upstream ``X``, rotated back and its channels swapped back.
+    Returns ``(dX, dW)`` then."""
     span_h, span_w = (d * (k - 1) + 1 for k, d in zip(w.shape[2:], dilation))   # the dilated kernel's extent
     top, bottom, left, right = pad
     full = (span_h - 1 - top, span_h - 1 - bottom + extra[0], span_w - 1 - left, span_w - 1 - right + extra[1])
     z = _pad_or_crop(y, *(min(0, q) for q in full))
     kernel = np.ascontiguousarray(_swap_channels(w, groups)[:, :, ::-1, ::-1])
-    return _forward(z, kernel, (1, 1), tuple(max(0, q) for q in full), dilation, groups, out=out)
+    result = _forward(z, kernel, (1, 1), tuple(max(0, q) for q in full), dilation, groups, out=out, upstream=x)
+    if x is None:
+        return result
+    grad_input, grad_kernel = result
+    return grad_input, np.ascontiguousarray(_swap_channels(grad_kernel[:, :, ::-1, ::-1], groups))
 
 
 def _correlate_back(stride, weight_shape, groups) -> bool:
@@ -522,9 +542,10 @@ def _conv_backward(a: ConvArgs, output_mask=(True, True, True)) -> tuple:
         if not want_input:   # the weight gradient alone: no col2im or correlation of G
             return weight_part(n0, n1)
         grad_weight = None
-        if _correlate_back(a.stride, a.weight.shape, a.groups):
-            _transposed_stride1(g[n0:n1], a.weight, a.padding, a.dilation, a.groups, a.output_padding,
-                                out=grad_input[n0:n1])
+        if _correlate_back(a.stride, a.weight.shape, a.groups):   # the weight gradient from the same columns
+            result = _transposed_stride1(g[n0:n1], a.weight, a.padding, a.dilation, a.groups, a.output_padding,
+                                         out=grad_input[n0:n1], x=x[n0:n1] if want_weight else None)
+            grad_weight = result[1] if want_weight else None
         else:   # col2im: the weight gradient in the same pass, when the blocks allow
             _, grad_weight = _backward(g[n0:n1], a.weight, (n1 - n0, *x.shape[1:]), a.stride, a.padding,
                                        a.dilation, a.groups, out=grad_input[n0:n1],
