@@ -424,13 +424,14 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
                 r = i0 * sh + u * dh
                 for v in range(kw):
                     # tap (u, v) of output (i, j) was read from padded cell (i s + u d, j s + v d)
-                    c0, tap = v * dw, dcols[:, u, v].transpose(1, 0, 2, 3)
-                    if wide:   # the target's run as (rows, W_p): a view, so the tap is added without a copy
+                    c0 = v * dw
+                    if wide:   # the tap's rows x W_p entries of a channel are one run of the target: one add
                         start = r * wp + c0
-                        run = flat[:, cs, start:start + rows * wp].reshape(nb, cg, rows, wp)
-                        run += tap
+                        run = flat[:, cs, start:start + rows * wp]
+                        run += dcols[:, u, v].reshape(cg, nb, rows * wp).transpose(1, 0, 2)
                     else:
-                        target[:, cs, r:r + (rows - 1) * sh + 1:sh, c0:c0 + cols_w:sw] += tap
+                        target[:, cs, r:r + (rows - 1) * sh + 1:sh, c0:c0 + cols_w:sw] += \
+                            dcols[:, u, v].transpose(1, 0, 2, 3)
         if not direct and i1 == ho:
             grad_input[n0:n1] = scratch[:nb, :, top:top + h, left:left + width]
     if grad_weight_t is None:
