@@ -59,9 +59,12 @@ lab: $(STAMP)
 # Some machines set OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for the sake of older OpenBLAS builds, which
 # computed wrong results or crashed on their processors; they bind NumPy's current OpenBLAS to older, slower
 # kernels, while torch keeps its own. The benchmark unsets both in its own command alone, so both sides run
-# the kernels their libraries pick, and prints which ones NumPy's BLAS then runs. `make book` and `make test`
-# keep the environment as it is.
-BENCH_ENV := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE
+# the kernels their libraries pick, and prints which ones NumPy's BLAS then runs. It also keeps freed memory
+# in the process (glibc's MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_): on a virtual machine that hands
+# freed pages back to its host, memory coming back costs a slow page fault per 4 KB, and which library pays
+# depends on where the allocator happens to put its arrays; with the memory kept, both are measured in a
+# steady state. `make book` and `make test` keep the environment as it is.
+BENCH_ENV := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296
 bench: $(STAMP)
 	$(BENCH_ENV) $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 

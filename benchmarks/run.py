@@ -26,6 +26,11 @@ ratios of one run, not times across runs. So are the BLAS kernels NumPy runs, wh
 ``OPENBLAS_L2_SIZE`` for older OpenBLAS builds that failed on their processors; they bind NumPy's current
 OpenBLAS to older, slower kernels and leave torch's own kernels alone. ``make bench`` unsets both in its own
 command only; run with them set, the benchmark says so and prints the kernels OpenBLAS would pick by itself.
+``make bench`` also sets glibc's ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` so that freed
+memory stays in the process: on a virtual machine that returns freed pages to its host, memory that comes
+back costs a slow page fault per 4 KB page, and which side pays depends on where the allocator happens to
+place its arrays (a torch forward of the ResNet-size layer was seen to take 10 ms or 20 ms from that alone).
+The header says whether they are set.
 
     .venv/bin/python benchmarks/run.py [--repeat 3] [--threads 2] [--skip-epoch] [--profile LAYER]
 
@@ -90,6 +95,8 @@ POOL_SUITE = [
 
 # Environment variables that override OpenBLAS's own choice of kernels and cache sizes.
 BLAS_SETTINGS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+# glibc's settings that keep freed memory in the process (set by `make bench`).
+MALLOC_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
 
 def own_blas_kernels() -> str:
@@ -359,6 +366,8 @@ def main() -> None:
         print(f"numpy {np.__version__} ({blas_kernels()}, BLAS threads {blas_threads()}), torch {torch.__version__} "
               f"(threads {torch.get_num_threads()}), {os.cpu_count()} cores, load average {load}; "
               f"best of {args.repeat} runs")
+        kept = [f"{k}={os.environ[k]}" for k in MALLOC_SETTINGS if k in os.environ]
+        print(f"memory allocator: {', '.join(kept) if kept else 'glibc defaults (freed memory may go back to the system)'}")
         forced = [f"{k}={os.environ[k]}" for k in BLAS_SETTINGS if k in os.environ]
         if forced:
             print(f"note: the environment sets {', '.join(forced)}, which binds NumPy's BLAS kernels; OpenBLAS's "
