@@ -23,14 +23,17 @@ column per output position), the layer and its gradients are three matrix produc
 Speed (see ``benchmarks/run.py``): the columns are built for a block of samples (or of output rows of
 one sample) at a time into one reused buffer of at most :data:`_COLS_BUDGET` bytes, so memory stays
 bounded and the block stays in cache between the copy and the product; products write into their
-destination (``out=``) or into one reused buffer. With stride 1 along the width the columns are "wide"
-(:func:`cnnbook.windows.sliding_windows_wide`): every tap's columns are one contiguous run of the padded
-input, at the price of ``W_p - W_out`` discarded columns per row. With stride 1 the input gradient is
-the correlation above when its product is the larger one (``C/groups`` rows, inner dimension
-``C_out/groups k_h k_w``), col2im otherwise; with col2im the weight gradient is accumulated in the
-same pass over the blocks, from the same copy of each block of the gradient. A large call splits its
-samples between threads, each with a single-threaded BLAS (:func:`_by_samples`). The layout stays NCHW
-throughout.
+destination (``out=``) or into one reused buffer. Each thread keeps these buffers between calls
+(:func:`_workspace`; :func:`release_workspace` lets go of them). With stride 1 along the width the
+columns are "wide" (:func:`cnnbook.windows.sliding_windows_wide`): every tap's columns are one
+contiguous run of the padded input, at the price of ``W_p - W_out`` discarded columns per row. With
+stride 1 the input gradient is the correlation above when its product is the larger one (``C/groups``
+rows, inner dimension ``C_out/groups k_h k_w``), col2im otherwise. The weight gradient comes from the
+same pass over the blocks: with the correlation, from the columns of the padded gradient and the input
+itself (rotated back, ``dW`` is the weight gradient of that correlation for the upstream ``X``); with
+col2im, from the same copy of each block of the gradient and the input's columns (when the two have the
+same blocks). A large call splits its samples between threads, each with a single-threaded BLAS
+(:func:`_by_samples`). The layout stays NCHW throughout.
 
 Unbatched inputs ``(C, H, W)`` (``(C, L)`` for 1-D) are accepted like torch and give unbatched results.
 float32 inputs give float32 results, float64 (or mixed) give float64.
