@@ -22,10 +22,11 @@ than 0.1 s, up to 30); an epoch is timed ``--repeat // 3`` times (at least twice
 epoch, since the first epoch of a process pays one-time costs on both sides (torch prepares its
 convolution kernels for each new shape). The targets of issue 14 are printed next to the results. The
 load average of the machine is printed first: other work on the cores slows both sides, so compare the
-ratios of one run, not times across runs. So are the BLAS kernels NumPy runs, which are printed with it (``threadpoolctl``'s view). Some machines set ``OPENBLAS_CORETYPE`` and
-``OPENBLAS_L2_SIZE`` for older OpenBLAS builds that failed on their processors; they bind NumPy's current
-OpenBLAS to older, slower kernels and leave torch's own kernels alone. ``make bench`` unsets both in its own
-command only; run with them set, the benchmark says so and prints the kernels OpenBLAS would pick by itself.
+ratios of one run, not times across runs. So are the BLAS kernels NumPy runs, which are printed with it
+(``threadpoolctl``'s view). Some machines set ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` for older
+OpenBLAS builds that failed on their processors; they bind NumPy's current OpenBLAS to older, slower
+kernels and leave torch's own kernels alone. ``make bench`` unsets both in its own command only; run with
+them set, the benchmark says so and prints the kernels OpenBLAS would pick by itself.
 ``make bench`` also sets glibc's ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` so that freed
 memory stays in the process: on a virtual machine that returns freed pages to its host, memory that comes
 back costs a slow page fault per 4 KB page, and which side pays depends on where the allocator happens to

@@ -39,7 +39,7 @@ from . import shapes
 __all__ = [
     "FLOAT_TYPES", "IntOrTuple", "Padding",
     "as_float_array", "common_dtype", "int_tuple", "check_at_least", "positive_tuple", "nonnegative_tuple",
-    "check_bool", "check_groups", "check_dim", "check_grad_output", "conv_padding", "padding_sides",
+    "check_bool", "check_output_mask", "check_groups", "check_dim", "check_grad_output", "conv_padding", "padding_sides",
     "ConvArgs", "conv_args", "conv_transpose_args",
     "PoolArgs", "pool_args",
     "LinearArgs", "linear_args",
@@ -140,6 +140,15 @@ def check_bool(value: object, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a bool, got {value!r}")
     return bool(value)
+
+
+def check_output_mask(output_mask: object) -> tuple[bool, bool, bool]:
+    """A backward's ``output_mask``: three bools naming which of grad_input, grad_weight, grad_bias to
+    compute (as in ``torch.ops.aten.convolution_backward``)."""
+    mask = tuple(output_mask) if isinstance(output_mask, (tuple, list)) else None
+    if mask is None or len(mask) != 3 or not all(isinstance(m, (bool, np.bool_)) for m in mask):
+        raise ValueError(f"output_mask must be three bools (grad_input, grad_weight, grad_bias), got {output_mask!r}")
+    return tuple(bool(m) for m in mask)
 
 
 def check_divisor_override(value: object) -> int | None:

@@ -518,11 +518,11 @@ class Sequential(Module):
 
     def backward_parameters(self, grad_output: np.ndarray) -> None:
         """:meth:`backward` without ``dL/dx``: the first layer only adds its parameter gradients."""
-        *rest, first = reversed(self._modules.values()) if self._modules else [None]
-        for layer in rest:
+        layers = list(self._modules.values())
+        for layer in reversed(layers[1:]):
             grad_output = layer.backward(grad_output)
-        if first is not None:
-            first.backward_parameters(grad_output)
+        if layers:
+            layers[0].backward_parameters(grad_output)
 
 
 # --------------------------------------------------------------------------------------------------

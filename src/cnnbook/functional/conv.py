@@ -46,7 +46,7 @@ import threading
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..arguments import ConvArgs, IntOrTuple, Padding, conv_args, conv_transpose_args
+from ..arguments import ConvArgs, IntOrTuple, Padding, check_output_mask, conv_args, conv_transpose_args
 from ..windows import sliding_windows, sliding_windows_wide
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv1d_backward", "conv2d_backward",
@@ -281,12 +281,10 @@ class _Buffer:
             self.data = np.empty(size, np.uint8)
         return self.data[:size]
 
-    def __call__(self, rows: int, columns: int, fill: np.ndarray | None = None, dtype=None) -> np.ndarray:
-        dtype = np.dtype(dtype if dtype is not None else (fill.dtype if fill is not None else np.float32))
-        m = self.area(rows * columns * dtype.itemsize).view(dtype).reshape(rows, columns)
-        if fill is not None:
-            m.reshape(fill.shape)[...] = fill
-        return m
+    def __call__(self, rows: int, columns: int, dtype) -> np.ndarray:
+        """A (rows, columns) array of ``dtype`` in the area."""
+        dtype = np.dtype(dtype)
+        return self.area(rows * columns * dtype.itemsize).view(dtype).reshape(rows, columns)
 
 
 def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=None):
@@ -294,8 +292,9 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=
     as ``Y_n = W_mat @ cols_n`` per group, block by block (the bias, if any, added while the block's
     product is still in cache).
 
-    Given ``upstream`` ``V`` (the shape of ``Y``), also the weight gradient of this correlation for the
-    upstream gradient ``V``, ``dW_mat = sum_n V_n @ cols_n^T``, from the same columns: returns ``(Y, dW)``.
+    Returns ``(Y, dW)``: given ``upstream`` ``V`` (the shape of ``Y``), ``dW`` is the weight gradient of
+    this correlation for the upstream gradient ``V``, ``dW_mat = sum_n V_n @ cols_n^T``, from the same
+    columns; else None.
     """
     n = x.shape[0]
     c_out, cg, kh, kw = w.shape
@@ -331,7 +330,7 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=
                     out[...] = prod
                 else:
                     np.add(prod, b, out=out)
-    return y if upstream is None else (y, _weight_layout(grad_weight_t, w.shape))
+    return y, None if upstream is None else _weight_layout(grad_weight_t, w.shape)
 
 
 def _swap_channels(w: np.ndarray, groups: int) -> np.ndarray:
@@ -351,16 +350,16 @@ def _transposed_stride1(y, w, pad, dilation, groups, extra, out=None, x=None):
     ``x`` it also returns the weight gradient, from the same columns of the padded ``G``:
     ``dW[o, c, u, v] = sum_{n,h,w} X[n, c, h, w] G_pad[n, o, h + (k-1-u) d, w + (k-1-v) d]``, the weight
     gradient of this correlation for the upstream ``X``, rotated back and its channels swapped back.
-    Returns ``(dX, dW)`` then."""
+    Returns ``(dX, dW)``, ``dW`` None without ``x`` (as :func:`_backward`)."""
     span_h, span_w = (d * (k - 1) + 1 for k, d in zip(w.shape[2:], dilation))   # the dilated kernel's extent
     top, bottom, left, right = pad
     full = (span_h - 1 - top, span_h - 1 - bottom + extra[0], span_w - 1 - left, span_w - 1 - right + extra[1])
     z = _pad_or_crop(y, *(min(0, q) for q in full))
     kernel = np.ascontiguousarray(_swap_channels(w, groups)[:, :, ::-1, ::-1])
-    result = _forward(z, kernel, (1, 1), tuple(max(0, q) for q in full), dilation, groups, out=out, upstream=x)
-    if x is None:
-        return result
-    grad_input, grad_kernel = result
+    grad_input, grad_kernel = _forward(z, kernel, (1, 1), tuple(max(0, q) for q in full), dilation, groups,
+                                       out=out, upstream=x)
+    if grad_kernel is None:
+        return grad_input, None
     return grad_input, np.ascontiguousarray(_swap_channels(grad_kernel[:, :, ::-1, ::-1], groups))
 
 
@@ -522,21 +521,13 @@ def _input_gradient(g: np.ndarray, w: np.ndarray, x_shape, a: ConvArgs, out: np.
     (shape ``x_shape``): the correlation with the rotated kernel or col2im (:func:`_correlate_back`).
     ``a.output_padding`` counts the rows/columns of the padded input no window reached (they get 0)."""
     if _correlate_back(a.stride, w.shape, a.groups):
-        return _transposed_stride1(g, w, a.padding, a.dilation, a.groups, a.output_padding, out=out)
+        return _transposed_stride1(g, w, a.padding, a.dilation, a.groups, a.output_padding, out=out)[0]
     return _backward(g, w, x_shape, a.stride, a.padding, a.dilation, a.groups, out=out)[0]
-
-
-def _check_output_mask(output_mask) -> tuple[bool, bool, bool]:
-    """``output_mask`` as three bools (which of grad_input, grad_weight, grad_bias to compute)."""
-    mask = tuple(output_mask) if isinstance(output_mask, (tuple, list)) else None
-    if mask is None or len(mask) != 3 or not all(isinstance(m, (bool, np.bool_)) for m in mask):
-        raise ValueError(f"output_mask must be three bools (grad_input, grad_weight, grad_bias), got {output_mask!r}")
-    return tuple(bool(m) for m in mask)
 
 
 def _conv_backward(a: ConvArgs, output_mask=(True, True, True)) -> tuple:
     x, g, n = a.input, a.grad_output, a.input.shape[0]
-    want_input, want_weight, want_bias = _check_output_mask(output_mask)
+    want_input, want_weight, want_bias = check_output_mask(output_mask)
     grad_input = np.empty(x.shape, a.dtype) if want_input else None
 
     def weight_part(n0: int, n1: int) -> np.ndarray:
@@ -545,15 +536,13 @@ def _conv_backward(a: ConvArgs, output_mask=(True, True, True)) -> tuple:
     def part(n0: int, n1: int) -> np.ndarray | None:
         if not want_input:   # the weight gradient alone: no col2im or correlation of G
             return weight_part(n0, n1)
-        grad_weight = None
+        source = x[n0:n1] if want_weight else None
         if _correlate_back(a.stride, a.weight.shape, a.groups):   # the weight gradient from the same columns
-            result = _transposed_stride1(g[n0:n1], a.weight, a.padding, a.dilation, a.groups, a.output_padding,
-                                         out=grad_input[n0:n1], x=x[n0:n1] if want_weight else None)
-            grad_weight = result[1] if want_weight else None
+            _, grad_weight = _transposed_stride1(g[n0:n1], a.weight, a.padding, a.dilation, a.groups,
+                                                 a.output_padding, out=grad_input[n0:n1], x=source)
         else:   # col2im: the weight gradient in the same pass, when the blocks allow
             _, grad_weight = _backward(g[n0:n1], a.weight, (n1 - n0, *x.shape[1:]), a.stride, a.padding,
-                                       a.dilation, a.groups, out=grad_input[n0:n1],
-                                       x=x[n0:n1] if want_weight else None)
+                                       a.dilation, a.groups, out=grad_input[n0:n1], x=source)
         if grad_weight is None and want_weight:
             grad_weight = weight_part(n0, n1)
         return grad_weight
@@ -650,7 +639,7 @@ def conv_transpose2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: 
 
     def part(n0: int, n1: int) -> np.ndarray:
         # conv2d(G) covers at least X's size (more when output_padding >= stride): keep X's rows/columns
-        grad_input[n0:n1] = _forward(g[n0:n1], a.weight, a.stride, a.padding, a.dilation, a.groups)[
+        grad_input[n0:n1] = _forward(g[n0:n1], a.weight, a.stride, a.padding, a.dilation, a.groups)[0][
             :, :, :x.shape[2], :x.shape[3]]
         return _weight_grad(g[n0:n1], x[n0:n1], a.weight.shape[2:], a.stride, a.padding, a.dilation, a.groups)
 

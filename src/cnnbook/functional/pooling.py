@@ -420,6 +420,7 @@ def avg_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: I
 
 def _avg_backward(a: PoolArgs, count_include_pad: bool, divisor_override: int | None) -> np.ndarray:
     share = a.grad_output / _avg_divisor(a, count_include_pad, divisor_override)
+
     def part(t: int, out: np.ndarray | None) -> np.ndarray:
         if out is not None:
             out[...] = share
