@@ -63,10 +63,20 @@ POOL_CASES = [
 ]
 
 
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 @pytest.mark.parametrize("kwargs", POOL_CASES)
-def test_maxpool2d_layer_matches_torch(kwargs, rng):
+def test_maxpool2d_layer_matches_torch(kwargs, training, rng):
+    """In training mode the layer keeps the arg-max from its forward pass; in eval mode its backward
+    finds it again from the saved input. Both route the gradient as torch does."""
     x = rng.permutation(2 * 3 * 9 * 8).reshape(2, 3, 9, 8) / 7.0    # distinct values: no ties
-    check_against_torch(nn.MaxPool2d(**kwargs), torch.nn.MaxPool2d(**kwargs), x, rng)
+    check_against_torch(nn.MaxPool2d(**kwargs).train(training), torch.nn.MaxPool2d(**kwargs), x, rng)
+
+
+def test_maxpool2d_layer_large_input_with_ties_matches_torch(rng):
+    """An input large enough for the pooling to split its samples between threads (the saved arg-max
+    is split with them), with many ties (ReLU-like zeros): first maximum in scan order, as torch."""
+    x = np.maximum(rng.standard_normal((8, 16, 64, 64)), 0) * (rng.random((8, 16, 64, 64)) < 0.5)
+    check_against_torch(nn.MaxPool2d(2), torch.nn.MaxPool2d(2), x, rng)
 
 
 @pytest.mark.parametrize("kwargs", POOL_CASES + [dict(kernel_size=3, stride=2, padding=1,

@@ -122,6 +122,26 @@ def test_max_pool2d_ties_nan_and_minus_inf_match_torch(module, cfg, specials):
     assert_close(module.max_pool2d_backward(g, x, **kw), xt.grad, cfg["dtype"], "grad_input")
 
 
+@BOTH_TREES
+@given(cfg=pool_configs(max_spatial=8))
+def test_max_pool2d_backward_nonfinite_gradient_reaches_only_the_argmax(module, cfg):
+    """An infinite or NaN upstream gradient goes to its window's arg-max alone, as in torch: every other
+    cell of the window gets 0 (a routing by multiplication, ``G * 0``, would spread NaN over the window)."""
+    rng, x = _input(cfg)
+    kw = max_pool_kwargs(cfg)
+    xt = to_torch(x, True)
+    yt = TF.max_pool2d(xt, **kw)
+    g = randn(rng, tuple(yt.shape), cfg["dtype"])
+    g[rng.random(g.shape) < 0.3] = np.inf
+    g[rng.random(g.shape) < 0.3] = np.nan
+    yt.backward(to_torch(g))
+    got, want = module.max_pool2d_backward(g, x, **kw), xt.grad.numpy()
+    finite = np.isfinite(want)
+    np.testing.assert_array_equal(np.isfinite(got), finite)
+    np.testing.assert_array_equal(got[~finite], want[~finite])
+    assert_close(np.where(finite, got, 0), np.where(finite, want, 0), cfg["dtype"], "finite cells")
+
+
 # ------------------------------------------------------------------------------------------------
 # average pooling
 # ------------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike
 
 from . import functional as F
 from .arguments import IntOrTuple, Padding, conv_padding, positive_tuple
+from .functional.pooling import _max_pool2d_backward_saved, _max_pool2d_saving
 from .shapes import conv_output_size
 
 __all__ = [
@@ -328,8 +329,9 @@ class Conv2d(Module):
 class MaxPool2d(Module):
     """Max pooling, ``torch.nn.MaxPool2d``'s arguments (``stride`` defaults to ``kernel_size``).
 
-    Backward sends each output gradient to the position of its window's maximum (recomputed from
-    the saved input by :func:`cnnbook.functional.max_pool2d_backward`).
+    Backward sends each output gradient to the position of its window's maximum: in training mode the
+    forward pass keeps the arg-max of every window (as torch's layer keeps its indices), else it is
+    found again from the saved input (:func:`cnnbook.functional.max_pool2d_backward`).
     ``return_indices=True`` is not offered by the layer (use the functional form).
     """
 
@@ -344,17 +346,24 @@ class MaxPool2d(Module):
         self.padding, self.dilation, self.ceil_mode = padding, dilation, bool(ceil_mode)
         self.return_indices = False
         self.saved_input: np.ndarray | None = None
+        self.saved_argmax: np.ndarray | None = None
 
     def _pool_args(self) -> dict:
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
                     ceil_mode=self.ceil_mode)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.saved_input = x
-        return F.max_pool2d(x, self.kernel_size, **self._pool_args())
+        self.saved_input, self.saved_argmax = x, None
+        if not self.training:
+            return F.max_pool2d(x, self.kernel_size, **self._pool_args())
+        y, self.saved_argmax = _max_pool2d_saving(x, self.kernel_size, **self._pool_args())
+        return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        return F.max_pool2d_backward(grad_output, self.saved_input, self.kernel_size, **self._pool_args())
+        if self.saved_argmax is None:
+            return F.max_pool2d_backward(grad_output, self.saved_input, self.kernel_size, **self._pool_args())
+        return _max_pool2d_backward_saved(grad_output, self.saved_input, self.saved_argmax, self.kernel_size,
+                                          **self._pool_args())
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "

@@ -11,9 +11,12 @@ Notation (see the book's intro): input ``X`` of shape (N, C, H, W) (or unbatched
 Window ``(i, j)`` reads the input rows ``i*s + u*d - p`` for ``u = 0..k_h-1`` (likewise columns).
 The fast path loops only over the ``k_h * k_w`` offsets ``(u, v)`` inside a window, never over output
 positions: offset ``(u, v)`` of every window at once is one strided view of the padded input
-(``X_pad[..., u d_h :: s_h, v d_w :: s_w]``, shape (N, C, H_out, W_out)), combined in place into the
-result (``np.maximum(..., out=)`` or ``+=``); no copy of the windows is made. The backward passes add
-the upstream gradient back through the same views (a plain assignment when windows do not overlap).
+(``X_pad[..., u d_h :: s_h, v d_w :: s_w]``, shape (N, C, H_out, W_out)); no copy of the windows is
+made. The forward passes reduce in two stages, each window row over its ``k_w`` columns (views
+``X_pad[..., v d_w :: s_w]`` of every row windows read), then those row results over the ``k_h`` rows
+of each window: ``k_w + k_h - 2`` whole-array operations (``np.maximum(..., out=)`` or ``np.add``)
+instead of ``k_h k_w - 1``, the first stage on arrays as tall as the input. The backward passes send
+the upstream gradient back through the offset views (a plain assignment when windows do not overlap).
 The loop versions in :mod:`cnnbook.reference.pooling` spell out the same formulas index by index; sizes come from
 :func:`cnnbook.shapes.pool_output_size`.
 """
@@ -83,16 +86,17 @@ def _non_overlapping(a: PoolArgs) -> bool:
 _PARALLEL_WORK = 2e6
 
 
-def _by_parts(a: PoolArgs, fn):
-    """``fn(a)``, with the samples split between threads for a large input (as the convolutions do,
-    :func:`cnnbook.functional.conv._by_samples`; every sample is pooled on its own, so the results
-    are the same), the parts' arrays concatenated."""
+def _by_parts(a: PoolArgs, fn, *per_sample: np.ndarray):
+    """``fn(a, *per_sample)``, with the samples split between threads for a large input (as the
+    convolutions do, :func:`cnnbook.functional.conv._by_samples`; every sample is pooled on its own, so
+    the results are the same), the parts' arrays concatenated. ``per_sample`` arrays (N, ...) are split
+    with the input."""
     n, work = a.input.shape[0], a.input.size * a.kernel_size[0] * a.kernel_size[1]
     if n == 1 or work < _PARALLEL_WORK:
-        return fn(a)
+        return fn(a, *per_sample)
     parts = _by_samples(n, work, lambda n0, n1: fn(
-        replace(a, input=a.input[n0:n1], grad_output=None if a.grad_output is None else a.grad_output[n0:n1])),
-        blas=False, threshold=_PARALLEL_WORK)
+        replace(a, input=a.input[n0:n1], grad_output=None if a.grad_output is None else a.grad_output[n0:n1]),
+        *(x[n0:n1] for x in per_sample)), blas=False, threshold=_PARALLEL_WORK)
     if len(parts) == 1:
         return parts[0]
     if isinstance(parts[0], tuple):
@@ -109,17 +113,43 @@ def _crop(gp: np.ndarray, a: PoolArgs) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 # max pooling
 # --------------------------------------------------------------------------------------------------
-def _window_max(a: PoolArgs, xp: np.ndarray) -> np.ndarray:
-    """``max_{u,v}`` over the windows: ``np.maximum`` of the k_h k_w offset views, in place.
+def _column_views(xp: np.ndarray, a: PoolArgs) -> list[np.ndarray]:
+    """Offset ``v`` of every window along the rows windows read: ``X_pad[..., :H_r, v d_w :: s_w]``
+    for ``v = 0..k_w-1``, each (N, C, H_r, W_out), ``H_r = (H_out - 1) s_h + d_h (k_h - 1) + 1``."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = a.kernel_size, a.stride, a.dilation, a.out_size
+    rows = (ho - 1) * sh + dh * (kh - 1) + 1
+    return [xp[..., :rows, v * dw: v * dw + (wo - 1) * sw + 1: sw] for v in range(kw)]
 
-    ``np.maximum`` propagates NaN, so a window holding a NaN gives NaN (as torch); padding is -inf
-    and never raises a maximum, and a window made only of padding gives -inf (as torch).
+
+def _row_views(r: np.ndarray, a: PoolArgs) -> list[np.ndarray]:
+    """Offset ``u`` of every window in an array of rows (N, C, H_r, W_out): ``r[..., u d_h :: s_h, :]``
+    for ``u = 0..k_h-1``, each (N, C, H_out, W_out)."""
+    (kh, _), (sh, _), (dh, _), (ho, _) = a.kernel_size, a.stride, a.dilation, a.out_size
+    return [r[..., u * dh: u * dh + (ho - 1) * sh + 1: sh, :] for u in range(kh)]
+
+
+def _window_max(a: PoolArgs, xp: np.ndarray) -> np.ndarray:
+    """``max_u max_v X_pad[..., i s_h + u d_h, j s_w + v d_w]``: the maximum of each window row first
+    (``k_w`` column views), then of those row maxima (``k_h`` views of rows), with ``np.maximum``.
+
+    The maximum is taken in two stages because a window's maximum is the maximum of its rows' maxima,
+    and the first stage's views are ``k_h`` times fewer arrays (for ``s_h = k_h``, as long as the input)
+    than the ``k_h k_w`` views of every offset. ``np.maximum`` propagates NaN, so a window holding a
+    NaN gives NaN (as torch); padding is -inf and never raises a maximum, and a window made only of
+    padding gives -inf (as torch).
     """
-    (t0, u0, v0), *rest = _offsets(a)
-    best = xp[_offset_slice(u0, v0, a)].copy()
-    for _, u, v in rest:
-        np.maximum(best, xp[_offset_slice(u, v, a)], out=best)
-    return best
+    return _fold(np.maximum, _row_views(_fold(np.maximum, _column_views(xp, a), copy=False), a))
+
+
+def _fold(op, views: list[np.ndarray], copy: bool = True) -> np.ndarray:
+    """``op`` over the views, ``op(op(v0, v1), v2)...``, into a new array (``views[0]`` itself when it is
+    the only one and not ``copy``)."""
+    if len(views) == 1:
+        return views[0].copy() if copy else views[0]
+    out = op(views[0], views[1])
+    for view in views[2:]:
+        op(out, view, out=out)
+    return out
 
 
 def _inside(u: int, v: int, a: PoolArgs) -> np.ndarray | None:
@@ -140,8 +170,12 @@ def _scatter(a: PoolArgs, part) -> np.ndarray:
     enough (the cells no window covers stay 0): ``part(t, out)`` then writes straight into the view
     (``out`` is None where it returns its terms to be added).
     """
-    gp = np.zeros(a.input.shape[:2] + _padded_shape(a), dtype=a.dtype)
+    shape = _padded_shape(a)
     assign = _non_overlapping(a)
+    tiled = all(s == k and d == 1 and o * k == n for s, k, d, o, n in
+                zip(a.stride, a.kernel_size, a.dilation, a.out_size, shape))
+    # windows that tile the padded input write every cell once; else the cells no window covers stay 0
+    gp = (np.empty if tiled else np.zeros)(a.input.shape[:2] + shape, dtype=a.dtype)
     for t, u, v in _offsets(a):
         view = gp[_offset_slice(u, v, a)]
         if assign:
@@ -191,17 +225,37 @@ def _max_argmax(a: PoolArgs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _running_argmax(a: PoolArgs, xp: np.ndarray, offsets, itype) -> tuple[np.ndarray, np.ndarray]:
-    """Window maxima and arg-max in one forward scan of the offsets: the running maximum, and the last
-    offset at which it strictly rose, which is the first offset holding the window's maximum (a later
-    equal value does not rise). Kept as a running maximum of "t where it rose, else 0" (arithmetic on
-    whole arrays, no branch per cell). torch's rule exactly wherever the maximum is a number above
-    -inf: padding (-inf) then never holds it."""
-    (_, u0, v0), *rest = offsets
-    best = xp[_offset_slice(u0, v0, a)].copy()
-    arg = np.zeros(best.shape, itype)
-    rose, cand = np.empty(best.shape, bool), np.empty(best.shape, itype)
-    for t, u, v in rest:
-        x = xp[_offset_slice(u, v, a)]
+    """Window maxima and arg-max (the offset ``u k_w + v``), in two stages as :func:`_window_max`: the
+    first maximum of every window row over ``v``, then the first row maximum over ``u``. The first
+    maximum of the window in row-major order is the first maximum of the first row holding the window's
+    maximum, so this is torch's rule exactly wherever the maximum is a number above -inf (padding,
+    -inf, then never holds it)."""
+    kw = a.kernel_size[1]
+    row_max, row_arg = _scan(_column_views(xp, a), itype)
+    best, u_arg = _scan(_row_views(row_max, a), itype)
+    row_args = _row_views(row_arg, a)
+    arg = row_args[0].astype(itype)   # t = v of row 0 where row 0 wins; for u >= 1, u k_w + v of row u
+    step = np.empty(arg.shape, itype)
+    for u, v_arg in enumerate(row_args[1:], start=1):
+        np.add(v_arg, itype(u * kw), out=step)
+        step -= arg
+        step *= u_arg == u
+        arg += step
+    return best, arg
+
+
+def _scan(views: list[np.ndarray], itype) -> tuple[np.ndarray, np.ndarray]:
+    """The maximum over the views in order and the index of the first view holding it: the running
+    maximum, and the last index at which it strictly rose (a later equal value does not rise), kept as a
+    running maximum of "index where it rose, else 0" (arithmetic on whole arrays, no branch per cell).
+    A single view is copied."""
+    if len(views) == 1:
+        return views[0].copy(), np.zeros(views[0].shape, itype)
+    rose = np.greater(views[1], views[0])
+    best = np.maximum(views[0], views[1])
+    arg = rose.astype(itype)
+    cand = np.empty(best.shape, itype)
+    for t, x in enumerate(views[2:], start=2):
         np.greater(x, best, out=rose)
         np.maximum(best, x, out=best)
         np.multiply(rose, itype(t), out=cand)              # t where the maximum rose, else 0
@@ -304,11 +358,50 @@ def max_pool2d_backward(grad_output: ArrayLike, input: ArrayLike, kernel_size: I
 
 def _max_backward(a: PoolArgs) -> np.ndarray:
     _, arg = _max_argmax(a)
-    g = a.grad_output
-    routed, hit = np.empty_like(g), np.empty(arg.shape, bool)
+    return _route(a, arg)
 
-    def part(t: int, out: np.ndarray | None) -> np.ndarray:   # G where offset t is the arg-max, else 0
-        return np.multiply(g, np.equal(arg, t, out=hit), out=routed if out is None else out)
+
+def _max_pool2d_saving(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+                       padding: IntOrTuple = 0, dilation: IntOrTuple = 1,
+                       ceil_mode: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`max_pool2d` and the arg-max of every window (offset ``u k_w + v``, (N, C, H_out, W_out)),
+    which :func:`_max_pool2d_backward_saved` takes instead of finding it again (what
+    :class:`cnnbook.nn.MaxPool2d` does in training, as torch's layer keeps its indices)."""
+    a = pool_args(input, kernel_size, stride, padding, dilation, ceil_mode)
+    best, arg = _by_parts(a, _max_argmax)
+    return a.finish(best), arg
+
+
+def _max_pool2d_backward_saved(grad_output: ArrayLike, input: ArrayLike, arg: np.ndarray,
+                               kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+                               padding: IntOrTuple = 0, dilation: IntOrTuple = 1,
+                               ceil_mode: bool = False) -> np.ndarray:
+    """:func:`max_pool2d_backward` given the arg-max ``arg`` that :func:`_max_pool2d_saving` returned
+    for the same ``input`` and arguments."""
+    a = pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, grad_output=grad_output)
+    return _by_parts(a, _route, arg)
+
+
+def _route(a: PoolArgs, arg: np.ndarray) -> np.ndarray:
+    """``G`` sent to the arg-max ``arg`` (offset ``u k_w + v``) of each window: :func:`_scatter` of ``G``
+    where offset ``t`` is the arg-max, +0 elsewhere. A finite ``G`` is multiplied by the 0/1 mask; a
+    ``G`` holding NaN or infinity is and-ed bit by bit with all ones or all zeros instead, so that it
+    reaches only its arg-max, as in torch (``inf * 0`` would be NaN)."""
+    g, routed = a.grad_output, np.empty(arg.shape, a.dtype)
+    hit = np.empty(arg.shape, bool)
+    if np.isfinite(g).all():
+        def part(t: int, out: np.ndarray | None) -> np.ndarray:
+            return np.multiply(g, np.equal(arg, t, out=hit), out=routed if out is None else out)
+    else:
+        bits = {4: np.uint32, 8: np.uint64}[a.dtype.itemsize]
+        keep = np.empty(arg.shape, bits)
+
+        def part(t: int, out: np.ndarray | None) -> np.ndarray:
+            np.not_equal(arg, t, out=hit)
+            np.subtract(hit, 1, out=keep, dtype=bits)      # 0 - 1 wraps to all ones where t is the arg-max
+            target = routed if out is None else out
+            np.bitwise_and(g.view(bits), keep, out=target.view(bits))
+            return target
 
     return _scatter(a, part)
 
@@ -382,11 +475,8 @@ def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
 
 
 def _avg_forward(a: PoolArgs, count_include_pad: bool, divisor_override: int | None) -> np.ndarray:
-    xp = _padded(a, 0.0)
-    (_, u0, v0), *rest = _offsets(a)
-    total = xp[_offset_slice(u0, v0, a)].copy()
-    for _, u, v in rest:
-        total += xp[_offset_slice(u, v, a)]
+    xp = _padded(a, 0.0)   # the sum of each window row, then of those sums (as _window_max)
+    total = _fold(np.add, _row_views(_fold(np.add, _column_views(xp, a), copy=False), a))
     total /= _avg_divisor(a, count_include_pad, divisor_override)
     return a.finish(total)
 
