@@ -213,6 +213,25 @@ def test_conv2d_blocks_of_columns_match_torch(budget, cfg):
         assert_close(got, want, cfg["dtype"], what)
 
 
+@pytest.mark.parametrize("slice_bytes", [1, 200], ids=["one-column", "few-columns"])
+@given(cfg=conv_configs(ndim=2, allow_string_padding=False))
+def test_conv2d_products_in_column_slices_match_torch(slice_bytes, cfg):
+    """Products with few output rows are taken in slices of columns (the weight gradient's summed over
+    the slices): with every product sliced, down to one column per slice, the forward and autograd
+    still equal torch's."""
+    from cnnbook.functional import conv as conv_module
+
+    rng, (x, w, b), kw, g, (yt, gxt, gwt, gbt) = _torch_conv2d_and_grads(cfg)
+    with mock.patch.object(conv_module, "_FEW_ROWS", 10**9), mock.patch.object(conv_module, "_SLICE_BYTES", slice_bytes):
+        y = F.conv2d(x, w, b, **kw)
+        gx, gw, gb = F.conv2d_backward(g, x, w, **kw)
+        gw_alone = F.conv2d_backward(g, x, w, **kw, output_mask=(False, True, False))[1]
+    assert_close(y, yt, cfg["dtype"], "forward")
+    for got, want, what in [(gx, gxt, "grad_input"), (gw, gwt, "grad_weight"), (gb, gbt, "grad_bias"),
+                            (gw_alone, gwt, "grad_weight alone")]:
+        assert_close(got, want, cfg["dtype"], what)
+
+
 @pytest.mark.parametrize("parallel", [False, True], ids=["one-thread", "split"])
 @given(cfg=conv_configs(ndim=2, allow_string_padding=False))
 def test_results_outlive_the_kept_scratch(parallel, cfg):

@@ -23,7 +23,8 @@ column per output position), the layer and its gradients are three matrix produc
 Speed (see ``benchmarks/run.py``): the columns are built for a block of samples (or of output rows of
 one sample) at a time into one reused buffer of at most :data:`_COLS_BUDGET` bytes, so memory stays
 bounded and the block stays in cache between the copy and the product; products write into their
-destination (``out=``) or into one reused buffer. Each thread keeps these buffers between calls
+destination (``out=``) or into one reused buffer; a product with fewer than :data:`_FEW_ROWS` output
+rows (a first layer's few channels) is taken in cache-sized slices of columns. Each thread keeps these buffers between calls
 (:func:`_workspace`; :func:`release_workspace` lets go of them). With stride 1 along the width the
 columns are "wide" (:func:`cnnbook.windows.sliding_windows_wide`): every tap's columns are one
 contiguous run of the padded input, at the price of ``W_p - W_out`` discarded columns per row. With
@@ -315,15 +316,15 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=
             cols = columns(n0, n1, i0, i1, g)
             if upstream is not None:   # dW_mat^T += cols @ V^T, the faster orientation (as _weight_grad)
                 vm = _gradient_columns(upstream, n0, n1, i0, i1, g * og, (g + 1) * og, pitch, copies)
-                grad_weight_t[g] += np.matmul(cols, vm.T, out=weight_products(k, og, dtype=dtype))
+                _add_product(grad_weight_t[g], cols, vm.T, weight_products(k, og, dtype=dtype))
             b = None if bias is None else bias[g * og:(g + 1) * og, None, None]
             if n1 - n0 == 1 and i1 - i0 == ho and pitch == wo:   # one whole sample: the product is its output
                 out = y[n0, g * og:(g + 1) * og]
-                np.matmul(wm[g], cols, out=out.reshape(og, ho * wo))
+                _product(wm[g], cols, out.reshape(og, ho * wo))
                 if b is not None:
                     out += b
             else:
-                prod = np.matmul(wm[g], cols, out=products(og, cols.shape[1], dtype=dtype))
+                prod = _product(wm[g], cols, products(og, cols.shape[1], dtype=dtype))
                 prod = prod.reshape(og, n1 - n0, i1 - i0, pitch)[..., :wo].transpose(1, 0, 2, 3)
                 out = y[n0:n1, g * og:(g + 1) * og, i0:i1]
                 if b is None:
@@ -331,6 +332,35 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=
                 else:
                     np.add(prod, b, out=out)
     return y, None if upstream is None else _weight_layout(grad_weight_t, w.shape)
+
+
+#: Channels (rows of ``W_mat``) below which a block's products are taken in slices of at most
+#: :data:`_SLICE_BYTES` of columns: with so few rows, OpenBLAS runs far below its rate on a block of
+#: the full budget (a LeNet first layer, 6 rows: about half), and near it on slices that stay in the
+#: core's cache.
+_FEW_ROWS = 8
+_SLICE_BYTES = 512 * 2**10
+
+
+def _slices(rows: int, columns: int, k: int, itemsize: int) -> list[slice]:
+    """The column slices of a product with ``rows`` output rows and inner dimension ``k`` (one slice
+    unless ``rows < _FEW_ROWS``)."""
+    step = columns if rows >= _FEW_ROWS else max(1, _SLICE_BYTES // (k * itemsize))
+    return [slice(s, s + step) for s in range(0, columns, step)]
+
+
+def _product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = a @ b``, ``a`` (rows, K), ``b`` (K, columns), in column slices (:func:`_slices`)."""
+    for part in _slices(a.shape[0], b.shape[1], b.shape[0], b.itemsize):
+        np.matmul(a, b[:, part], out=out[:, part])
+    return out
+
+
+def _add_product(total: np.ndarray, a: np.ndarray, b: np.ndarray, scratch: np.ndarray) -> None:
+    """``total += a @ b``, ``a`` (K, P), ``b`` (P, rows): the weight gradient's product, whose inner
+    dimension ``P`` (the columns of a block) is cut into slices when ``rows`` is small (:func:`_slices`)."""
+    for part in _slices(b.shape[1], a.shape[1], a.shape[0], a.itemsize):
+        total += np.matmul(a[:, part], b[part], out=scratch)
 
 
 def _swap_channels(w: np.ndarray, groups: int) -> np.ndarray:
@@ -419,7 +449,7 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
         for gi in range(groups):
             gm = _gradient_columns(g, n0, n1, i0, i1, gi * og, (gi + 1) * og, pitch, copies)
             if columns is not None:
-                grad_weight_t[gi] += np.matmul(columns(n0, n1, i0, i1, gi), gm.T, out=weight_products(k, og, dtype=dtype))
+                _add_product(grad_weight_t[gi], columns(n0, n1, i0, i1, gi), gm.T, weight_products(k, og, dtype=dtype))
             dcols = np.matmul(wt[gi], gm, out=products(k, gm.shape[1], dtype=dtype)).reshape(cg, kh, kw, nb, rows, pitch)
             cs = slice(gi * cg, (gi + 1) * cg)
             for u in range(kh):
@@ -461,7 +491,7 @@ def _weight_grad(x, g, kernel, stride, pad, dilation, groups):
     for n0, n1, i0, i1 in columns.blocks:
         for gi in range(groups):
             gm = columns.gradient(g, n0, n1, i0, i1, gi * og, (gi + 1) * og, copies)
-            grad_weight_t[gi] += np.matmul(columns(n0, n1, i0, i1, gi), gm.T, out=products(cg * kh * kw, og, dtype=dtype))
+            _add_product(grad_weight_t[gi], columns(n0, n1, i0, i1, gi), gm.T, products(cg * kh * kw, og, dtype=dtype))
     return _weight_layout(grad_weight_t, (c_out, cg, kh, kw))
 
 
