@@ -24,8 +24,8 @@ Speed (see ``benchmarks/run.py``): the columns are built for a block of samples 
 one sample) at a time into one reused buffer of at most :data:`_COLS_BUDGET` bytes, so memory stays
 bounded and the block stays in cache between the copy and the product; products write into their
 destination (``out=``) or into one reused buffer; a product with fewer than :data:`_FEW_ROWS` output
-rows (a first layer's few channels) is taken in cache-sized slices of columns. Each thread keeps these buffers between calls
-(:func:`_workspace`; :func:`release_workspace` lets go of them). With stride 1 along the width the
+rows (a first layer's few channels) is taken in cache-sized slices of columns. Each thread keeps these
+buffers between calls (:func:`_workspace`; :func:`release_workspace` lets go of them). With stride 1 along the width the
 columns are "wide" (:func:`cnnbook.windows.sliding_windows_wide`): every tap's columns are one
 contiguous run of the padded input, at the price of ``W_p - W_out`` discarded columns per row. With
 stride 1 the input gradient is the correlation above when its product is the larger one (``C/groups``
