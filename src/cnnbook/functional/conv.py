@@ -24,7 +24,8 @@ Speed (see ``benchmarks/run.py``): the columns are built for a block of samples 
 one sample) at a time into one reused buffer of at most :data:`_COLS_BUDGET` bytes, so memory stays
 bounded and the block stays in cache between the copy and the product; products write into their
 destination (``out=``) or into one reused buffer; a product with fewer than :data:`_FEW_ROWS` output
-rows (a first layer's few channels) is taken in cache-sized slices of columns. Each thread keeps these
+rows (a first layer's few channels) is taken in cache-sized slices of columns, and its blocks of
+columns are built no larger (:func:`_budget`; not col2im's, whose product has K rows). Each thread keeps these
 buffers between calls (:func:`_workspace`; :func:`release_workspace` lets go of them). With stride 1 along the width the
 columns are "wide" (:func:`cnnbook.windows.sliding_windows_wide`): every tap's columns are one
 contiguous run of the padded input, at the price of ``W_p - W_out`` discarded columns per row. With
@@ -196,17 +197,25 @@ def _pad_or_crop(z: np.ndarray, top: int, bottom: int, left: int, right: int) ->
     return _padded(z, (max(0, top), max(0, bottom), max(0, left), max(0, right)))
 
 
-def _blocks(n: int, ho: int, row_bytes: int):
-    """``(n0, n1, i0, i1)``: samples ``n0:n1``, output rows ``i0:i1``, whose columns fit the budget.
+def _budget(channels: int) -> int:
+    """The column budget of a block whose product has ``channels`` rows: :data:`_COLS_BUDGET`, or for
+    fewer than :data:`_FEW_ROWS` rows :data:`_SLICE_BYTES` (at most): such a product is taken in slices
+    that size anyway (:func:`_slices`), and a block no larger stays in the core's cache from its copy to
+    its product."""
+    return _COLS_BUDGET if channels >= _FEW_ROWS else min(_COLS_BUDGET, _SLICE_BYTES)
+
+
+def _blocks(n: int, ho: int, row_bytes: int, budget: int):
+    """``(n0, n1, i0, i1)``: samples ``n0:n1``, output rows ``i0:i1``, whose columns fit in ``budget`` bytes.
 
     ``row_bytes`` is the size of the columns of one output row of one sample. Whole samples are
     grouped while they fit; a sample larger than the budget is cut into blocks of output rows.
     """
     per_sample = row_bytes * ho
-    if per_sample <= _COLS_BUDGET:
-        step = max(1, _COLS_BUDGET // max(1, per_sample))
+    if per_sample <= budget:
+        step = max(1, budget // max(1, per_sample))
         return [(a, min(n, a + step), 0, ho) for a in range(0, n, step)]
-    rows = max(1, _COLS_BUDGET // max(1, row_bytes))
+    rows = max(1, budget // max(1, row_bytes))
     return [(a, a + 1, i, min(ho, i + rows)) for a in range(n) for i in range(0, ho, rows)]
 
 
@@ -221,7 +230,7 @@ class _Columns:
     (a fast copy); the ``W_p - W_out`` extra columns of each row are computed and thrown away.
     """
 
-    def __init__(self, x: np.ndarray, kernel, stride, pad, dilation, out, groups: int):
+    def __init__(self, x: np.ndarray, kernel, stride, pad, dilation, out, groups: int, budget: int):
         (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out
         n, c, h, width = x.shape
         top, bottom, left, right = pad
@@ -235,7 +244,7 @@ class _Columns:
             self.view = sliding_windows(_padded(x, pad, False, _workspace("padded input")), kernel, stride,
                                         dilation, out)
         self.pitch = self.view.shape[-1]
-        self.blocks = _blocks(n, ho, self.k * self.pitch * x.itemsize)
+        self.blocks = _blocks(n, ho, self.k * self.pitch * x.itemsize, budget)
         most = max(((b - a) * (i1 - i0) for a, b, i0, i1 in self.blocks), default=0)
         self.buffer = _workspace("columns").area(most * self.k * self.pitch * x.itemsize).view(x.dtype)
 
@@ -304,7 +313,7 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=
         _out_length(x.shape[3], kw, stride[1], left + right, dilation[1])
     og = c_out // groups
     dtype = np.result_type(x.dtype, w.dtype)
-    columns = _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups)
+    columns = _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups, _budget(og))
     wm = w.reshape(groups, og, cg * kh * kw)
     y = np.empty((n, c_out, ho, wo), dtype) if out is None else out
     products, pitch = _workspace("products"), columns.pitch
@@ -337,7 +346,9 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=
 #: Channels (rows of ``W_mat``) below which a block's products are taken in slices of at most
 #: :data:`_SLICE_BYTES` of columns: with so few rows, OpenBLAS runs far below its rate on a block of
 #: the full budget (a LeNet first layer, 6 rows: about half), and near it on slices that stay in the
-#: core's cache.
+#: core's cache. The blocks of columns of such a product are built that size too (:func:`_budget`): a
+#: block of the full budget, written by the copy, no longer fits the core's cache when the product reads
+#: it (LeNet's first layer, forward and weight gradient: 5-15% faster).
 _FEW_ROWS = 8
 _SLICE_BYTES = 512 * 2**10
 
@@ -425,7 +436,7 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
     hp, wp = h + top + bottom, width + left + right
     wide = stride == (1, 1) and 2 * wp <= 3 * wo
     pitch = wp if wide else wo
-    blocks = _blocks(n, ho, k * pitch * np.dtype(dtype).itemsize)
+    blocks = _blocks(n, ho, k * pitch * np.dtype(dtype).itemsize, _COLS_BUDGET)   # col2im's product has K rows
     wt = np.ascontiguousarray(w.reshape(groups, og, k).transpose(0, 2, 1))   # W_mat^T per group, (K, C_out/groups)
     grad_input = np.empty((n, c, h, width), dtype) if out is None else out
     # without padding the col2im adds go straight into grad_input; else into the padded block (with a
@@ -436,7 +447,7 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
         most * c * (hp + wide) * wp * np.dtype(dtype).itemsize).view(dtype).reshape(most, c, hp + wide, wp)
     cols_w = (wo - 1) * sw + 1
     products, copies, weight_products = _workspace("products"), _workspace("copies"), _workspace("weight products")
-    columns = None if x is None else _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups)
+    columns = None if x is None else _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups, _COLS_BUDGET)
     if columns is not None and (columns.pitch != pitch or columns.blocks != blocks):
         columns = None
     grad_weight_t = None if columns is None else np.zeros((groups, k, og), dtype)
@@ -484,7 +495,7 @@ def _weight_grad(x, g, kernel, stride, pad, dilation, groups):
     kh, kw = kernel
     cg, og = c // groups, c_out // groups
     dtype = np.result_type(x.dtype, g.dtype)
-    columns = _Columns(x, kernel, stride, pad, dilation, (ho, wo), groups)
+    columns = _Columns(x, kernel, stride, pad, dilation, (ho, wo), groups, _budget(og))
     # accumulated transposed, dW_mat^T += cols_n @ G_n^T: the faster orientation of this product
     grad_weight_t = np.zeros((groups, cg * kh * kw, og), dtype)
     copies, products = _workspace("copies"), _workspace("weight products")
