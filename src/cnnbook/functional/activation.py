@@ -46,22 +46,41 @@ def _zero_where(mask: np.ndarray, g: np.ndarray) -> np.ndarray:
 def sigmoid(input: ArrayLike) -> np.ndarray:
     """Logistic sigmoid, like ``torch.sigmoid``: ``Y = 1 / (1 + exp(-X))`` element-wise.
 
-    Computed stably: with ``z = exp(-|X|)`` (never overflows), ``Y = 1/(1+z)`` for ``X >= 0`` and
-    ``Y = z/(1+z)`` for ``X < 0``.
+    Computed stably and without a choice per entry: with ``z = exp(-|X|)`` (in (0, 1], never overflows),
+    ``Y = exp(min(X, 0)) / (1 + z)``. For ``X >= 0`` the numerator is 1 and this is ``1 / (1 + e^-X)``;
+    for ``X < 0`` it is ``z = e^X`` and this is ``e^X / (1 + e^X)``, the same value multiplied above and
+    below by ``e^X``. (Choosing between the two forms entry by entry, ``np.where(X >= 0, ...)``, branches
+    on every entry and was about five times slower here.)
     """
     x = as_float_array(input, "input")
-    z = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
+    denominator = _exp_minus_abs(x)
+    np.add(denominator, 1, out=denominator)
+    y = np.minimum(x, 0, out=np.empty_like(x))
+    np.exp(y, out=y)
+    return np.divide(y, denominator, out=y)
 
 
 def sigmoid_backward(grad_output: ArrayLike, input: ArrayLike) -> np.ndarray:
     """Gradient of :func:`sigmoid`: ``dL/dX = G * sigma(X) * (1 - sigma(X))``.
 
     Note: takes the forward *input* ``X`` (like the other backward functions), not the output.
+    Evaluated as ``G z / (1 + z)^2`` with ``z = exp(-|X|)``: the same value (``sigma(X) (1 - sigma(X))
+    = e^-X / (1 + e^-X)^2``, which is even in ``X``), without computing ``1 - sigma(X)``, which for
+    large ``X`` loses every digit to rounding.
     """
     a = activation_args(grad_output, input)
-    s = sigmoid(a.input)
-    return (a.grad_output * s * (1 - s)).astype(a.dtype, copy=False)
+    z = _exp_minus_abs(a.input)
+    denominator = np.add(z, 1)
+    np.multiply(denominator, denominator, out=denominator)
+    np.divide(z, denominator, out=z)
+    return np.multiply(a.grad_output, z, out=z).astype(a.dtype, copy=False)
+
+
+def _exp_minus_abs(x: np.ndarray) -> np.ndarray:
+    """``exp(-|x|)``, a new array of ``x``'s shape and dtype."""
+    z = np.abs(x, out=np.empty_like(x))
+    np.negative(z, out=z)
+    return np.exp(z, out=z)
 
 
 # --------------------------------------------------------------------------------------------------
