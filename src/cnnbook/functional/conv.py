@@ -24,18 +24,19 @@ Speed (see ``benchmarks/run.py``): the columns are built for a block of samples 
 one sample) at a time into one reused buffer of at most :data:`_COLS_BUDGET` bytes, so memory stays
 bounded and the block stays in cache between the copy and the product; products write into their
 destination (``out=``) or into one reused buffer; a product with fewer than :data:`_FEW_ROWS` output
-rows (a first layer's few channels) is taken in cache-sized slices of columns, and its blocks of
-columns are built no larger (:func:`_budget`; not col2im's, whose product has K rows). Each thread keeps these
-buffers between calls (:func:`_workspace`; :func:`release_workspace` lets go of them). With stride 1 along the width the
-columns are "wide" (:func:`cnnbook.windows.sliding_windows_wide`): every tap's columns are one
-contiguous run of the padded input, at the price of ``W_p - W_out`` discarded columns per row. With
-stride 1 the input gradient is the correlation above when its product is the larger one (``C/groups``
-rows, inner dimension ``C_out/groups k_h k_w``), col2im otherwise. The weight gradient comes from the
-same pass over the blocks: with the correlation, from the columns of the padded gradient and the input
-itself (rotated back, ``dW`` is the weight gradient of that correlation for the upstream ``X``); with
-col2im, from the same copy of each block of the gradient and the input's columns (when the two have the
-same blocks). A large call splits its samples between threads, each with a single-threaded BLAS
-(:func:`_by_samples`). The layout stays NCHW throughout.
+rows (a first layer's few channels) is taken in cache-sized slices of columns, and its blocks of columns
+are built no larger (:func:`_budget`; not col2im's, whose product has K rows). Each thread keeps these
+buffers between calls (:func:`_workspace`; :func:`release_workspace` lets go of them). With stride 1
+along the width the columns are "wide" (:func:`cnnbook.windows.sliding_windows_wide`): every tap's
+columns are one contiguous run of the padded input, at the price of ``W_p - W_out`` discarded columns
+per row (and col2im sums the taps of a kernel row along the columns before adding them in,
+:func:`_kernel_row_sum`). With stride 1 the input gradient is the correlation above when its product is
+the larger one (``C/groups`` rows, inner dimension ``C_out/groups k_h k_w``), col2im otherwise. The
+weight gradient comes from the same pass over the blocks: with the correlation, from the columns of the
+padded gradient and the input itself (rotated back, ``dW`` is the weight gradient of that correlation
+for the upstream ``X``); with col2im, from the same copy of each block of the gradient and the input's
+columns (when the two have the same blocks). A large call splits its samples between threads, each with
+a single-threaded BLAS (:func:`_by_samples`). The layout stays NCHW throughout.
 
 Unbatched inputs ``(C, H, W)`` (``(C, L)`` for 1-D) are accepted like torch and give unbatched results.
 float32 inputs give float32 results, float64 (or mixed) give float64.
@@ -421,7 +422,9 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
     entry ``dcols_n[(c, u, v), (i, j)]`` is added to the padded cell ``(i s + u d, j s + v d)`` of
     channel ``c`` it was read from, one strided slice per tap ``(u, v)``; then the padding is cropped.
     With stride 1 the columns are wide (as in :class:`_Columns`, the gradient's extra columns zero):
-    each tap's slice is then one contiguous run of the padded block.
+    the taps of each kernel row ``u`` are then summed first, shifted along the columns
+    (:func:`_kernel_row_sum`), and the sum is added to the padded block from row ``u d_h`` on, one
+    contiguous run per sample and channel: ``k_h`` additions into the block instead of ``k_h k_w``.
 
     Returns ``(grad_input, grad_weight)``. Given the input ``x``, ``grad_weight`` (:func:`_weight_grad`'s
     ``sum_n G_n @ cols_n^T``) is computed in the same pass over the blocks, from the same copy of each
@@ -465,21 +468,37 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
             cs = slice(gi * cg, (gi + 1) * cg)
             for u in range(kh):
                 r = i0 * sh + u * dh
+                if wide:
+                    # tap (u, v) of output (i, j) was read from padded cell (i + u d_h, j + v d_w); its
+                    # entries sit at column j of wide columns, so the taps of kernel row u are first
+                    # summed shifted by v d_w within the columns (each row's W_p - W_out extra columns
+                    # are zero, so nothing crosses into the next row), then added to the target rows
+                    # from i0 + u d_h on, the kernel row's rows x W_p entries of a channel one run of it
+                    row = _kernel_row_sum(dcols[:, u].reshape(cg, kw, nb * rows * pitch), dw)
+                    run = flat[:, cs, r * wp:(r + rows) * wp]
+                    run += row.reshape(cg, nb, rows * wp).transpose(1, 0, 2)
+                    continue
                 for v in range(kw):
                     # tap (u, v) of output (i, j) was read from padded cell (i s + u d, j s + v d)
                     c0 = v * dw
-                    if wide:   # the tap's rows x W_p entries of a channel are one run of the target: one add
-                        start = r * wp + c0
-                        run = flat[:, cs, start:start + rows * wp]
-                        run += dcols[:, u, v].reshape(cg, nb, rows * wp).transpose(1, 0, 2)
-                    else:
-                        target[:, cs, r:r + (rows - 1) * sh + 1:sh, c0:c0 + cols_w:sw] += \
-                            dcols[:, u, v].transpose(1, 0, 2, 3)
+                    target[:, cs, r:r + (rows - 1) * sh + 1:sh, c0:c0 + cols_w:sw] += \
+                        dcols[:, u, v].transpose(1, 0, 2, 3)
         if not direct and i1 == ho:
             grad_input[n0:n1] = scratch[:nb, :, top:top + h, left:left + width]
     if grad_weight_t is None:
         return grad_input, None
     return grad_input, _weight_layout(grad_weight_t, w.shape)
+
+
+def _kernel_row_sum(taps: np.ndarray, dw: int) -> np.ndarray:
+    """``sum_v taps[:, v]`` shifted right by ``v d_w`` entries (of wide columns: ``taps`` is
+    (C, k_w, columns)), summed into ``taps[:, 0]``, which is returned. Each of the ``k_w - 1`` additions
+    is one run of all the block's columns per channel, not one per sample and channel as the additions
+    into the target are."""
+    total = taps[:, 0]
+    for v in range(1, taps.shape[1]):
+        total[:, v * dw:] += taps[:, v, :-v * dw]
+    return total
 
 
 def _weight_layout(grad_weight_t: np.ndarray, weight_shape) -> np.ndarray:
