@@ -254,6 +254,28 @@ def test_results_outlive_the_kept_scratch(parallel, cfg):
             assert_close(got, want, cfg["dtype"], what)
 
 
+@given(cfg=conv_configs(ndim=2, allow_string_padding=False))
+def test_ranges_of_samples_in_turn_or_in_parallel_give_the_same_numbers(cfg):
+    """A call cut into ranges of samples hands them to other threads only while those are awake, else
+    computes them one after the other: forward and backward give the same numbers bit for bit either
+    way, and they equal torch's."""
+    from threadpoolctl import threadpool_limits
+
+    from cnnbook.functional import conv as conv_module
+
+    rng, (x, w, b), kw, g, (yt, gxt, gwt, gbt) = _torch_conv2d_and_grads(cfg)
+    results = {}
+    with threadpool_limits(limits=2, user_api="blas"), mock.patch.object(conv_module, "_PARALLEL_WORK", 0):
+        for mode, awake in (("in turn", -1.0), ("in parallel", 1e9)):   # the threads never / always awake
+            with mock.patch.object(conv_module, "_AWAKE", awake):
+                results[mode] = [F.conv2d(x, w, b, **kw), *F.conv2d_backward(g, x, w, **kw)]
+    whats = ("forward", "grad_input", "grad_weight", "grad_bias")
+    for got, want, what in zip(results["in turn"], results["in parallel"], whats):
+        np.testing.assert_array_equal(got, want, err_msg=what)
+    for got, want, what in zip(results["in parallel"], (yt, gxt, gwt, gbt), whats):
+        assert_close(got, want, cfg["dtype"], what)
+
+
 @given(cfg=conv_configs(ndim=2, allow_string_padding=False), tcfg=conv_transpose_configs())
 def test_samples_split_between_threads_match_torch(cfg, tcfg):
     """Large calls split their samples between threads (two here, as if every call were large): the

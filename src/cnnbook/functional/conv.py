@@ -36,7 +36,8 @@ weight gradient comes from the same pass over the blocks: with the correlation, 
 padded gradient and the input itself (rotated back, ``dW`` is the weight gradient of that correlation
 for the upstream ``X``); with col2im, from the same copy of each block of the gradient and the input's
 columns (when the two have the same blocks). A large call splits its samples between threads, each with
-a single-threaded BLAS (:func:`_by_samples`). The layout stays NCHW throughout.
+a single-threaded BLAS (:func:`_by_samples`; a small one only while they are awake, as in a loop of
+calls). The layout stays NCHW throughout.
 
 Unbatched inputs ``(C, H, W)`` (``(C, L)`` for 1-D) are accepted like torch and give unbatched results.
 float32 inputs give float32 results, float64 (or mixed) give float64.
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -84,19 +86,24 @@ def _blas_threads() -> int:
     return _blas.num_threads if _blas else 1
 
 
-def _by_samples(n: int, work: float, fn, blas: bool = True, threshold: float | None = None) -> list:
+def _by_samples(n: int, work: float, fn, blas: bool = True, threshold: float | None = None,
+                asleep: float | None = None) -> list:
     """``[fn(n0, n1), ...]`` over consecutive sample ranges covering ``0:n``, with NumPy's BLAS library
     single-threaded meanwhile (``blas``; its thread count is restored afterwards).
 
-    One range, in the caller's thread, unless the call holds at least ``threshold`` operations
-    (default :data:`_PARALLEL_WORK`) and the BLAS library may use several threads: then one range per thread, run in parallel (NumPy
-    releases the interpreter lock in its copies, arithmetic and products). So the cores the caller
-    allows serve the copies and additions around the products too (NumPy runs those on one core), and
-    no product of a convolution (skinny, or small) is split between BLAS threads, which on a busy
-    machine wait for each other. Each range's results are computed exactly as in one thread; sums
-    over the ranges are added in range order, so a given number of threads always gives the same
-    numbers.
+    One range, in the caller's thread, unless the call holds at least ``threshold`` operations (default
+    :data:`_PARALLEL_WORK`) and the BLAS library may use several threads: then one range per thread, run
+    in parallel (NumPy releases the interpreter lock in its copies, arithmetic and products). So the
+    cores the caller allows serve the copies and additions around the products too (NumPy runs those on
+    one core), and no product of a convolution (skinny, or small) is split between BLAS threads, which
+    on a busy machine wait for each other. Below ``asleep`` operations (default
+    :data:`_PARALLEL_WORK_ASLEEP`) the ranges are handed to the other threads only if the previous call
+    cut into ranges ended less than :data:`_AWAKE` ago (a loop of such calls, which keeps the threads
+    awake); otherwise the caller computes them one after the other. Each range's results are computed
+    exactly as in one thread, whichever thread computes it, and sums over the ranges are added in range
+    order: a given number of threads always gives the same numbers.
     """
+    global _executor, _last_split
     allowed = _blas_threads()
     threads = min(allowed, n) if work >= (_PARALLEL_WORK if threshold is None else threshold) else 1
     if blas and allowed > 1:
@@ -104,19 +111,36 @@ def _by_samples(n: int, work: float, fn, blas: bool = True, threshold: float | N
     try:
         if threads <= 1:
             return [fn(0, n)]
-        global _executor
+        bounds = [n * t // threads for t in range(threads + 1)]
+        ranges = list(zip(bounds[:-1], bounds[1:]))
+        if work < (_PARALLEL_WORK_ASLEEP if asleep is None else asleep) and \
+                time.perf_counter() - _last_split > _AWAKE:
+            return [fn(*r) for r in ranges]   # the same ranges, one after the other: the same numbers
         if _executor is None:
             from concurrent.futures import ThreadPoolExecutor
 
             _executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="cnnbook")
-        bounds = [n * t // threads for t in range(threads + 1)]
-        ranges = list(zip(bounds[:-1], bounds[1:]))
         others = [_executor.submit(fn, *r) for r in ranges[1:]]   # the caller computes the first range itself
         first = fn(*ranges[0])
         return [first] + [f.result() for f in others]
     finally:
+        if threads > 1:
+            _last_split = time.perf_counter()
         if blas and allowed > 1:
             _blas.set_num_threads(allowed)
+
+
+#: Seconds after a call split between threads within which the next one finds the threads awake. A
+#: thread left idle longer is asleep: on a virtual machine, waking it takes 0.1-0.2 ms (under 0.02 ms
+#: within half a millisecond), and its core's cache has gone cold; inside a training step, where a
+#: layer's next call comes milliseconds later, handing a small layer's half to it was measured slower
+#: than computing both halves in turn.
+_AWAKE = 1e-3
+
+#: Work from which a call is split between threads even when they are asleep (a CIFAR-size layer's
+#: backward pass and up).
+_PARALLEL_WORK_ASLEEP = 100e6
+_last_split = -np.inf
 
 
 _local = threading.local()

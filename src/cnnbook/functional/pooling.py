@@ -82,7 +82,8 @@ def _non_overlapping(a: PoolArgs) -> bool:
     return all(s >= d * (k - 1) + 1 for s, d, k in zip(a.stride, a.dilation, a.kernel_size))
 
 
-#: Size of an input x window cells from which a call splits its samples between threads.
+#: Size of an input x window cells from which a call splits its samples between threads (even threads
+#: asleep: a call this large takes milliseconds, and waking one costs a fraction of one).
 _PARALLEL_WORK = 2e6
 
 
@@ -96,7 +97,7 @@ def _by_parts(a: PoolArgs, fn, *per_sample: np.ndarray):
         return fn(a, *per_sample)
     parts = _by_samples(n, work, lambda n0, n1: fn(
         replace(a, input=a.input[n0:n1], grad_output=None if a.grad_output is None else a.grad_output[n0:n1]),
-        *(x[n0:n1] for x in per_sample)), blas=False, threshold=_PARALLEL_WORK)
+        *(x[n0:n1] for x in per_sample)), blas=False, threshold=_PARALLEL_WORK, asleep=_PARALLEL_WORK)
     if len(parts) == 1:
         return parts[0]
     if isinstance(parts[0], tuple):
