@@ -464,7 +464,8 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
     wide = stride == (1, 1) and 2 * wp <= 3 * wo
     pitch = wp if wide else wo
     blocks = _blocks(n, ho, k * pitch * np.dtype(dtype).itemsize, _COLS_BUDGET)   # col2im's product has K rows
-    wt = np.ascontiguousarray(w.reshape(groups, og, k).transpose(0, 2, 1))   # W_mat^T per group, (K, C_out/groups)
+    # W_mat^T per group, its rows in the order (u, v, c) (K, C_out/groups): each tap's rows of dcols together
+    wt = np.ascontiguousarray(w.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1)).reshape(groups, k, og)
     grad_input = np.empty((n, c, h, width), dtype) if out is None else out
     # without padding the col2im adds go straight into grad_input; else into the padded block (with a
     # spare row for the extra columns of the last row of wide columns), cropped
@@ -488,7 +489,7 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
             gm = _gradient_columns(g, n0, n1, i0, i1, gi * og, (gi + 1) * og, pitch, copies)
             if columns is not None:
                 _add_product(grad_weight_t[gi], columns(n0, n1, i0, i1, gi), gm.T, weight_products(k, og, dtype=dtype))
-            dcols = np.matmul(wt[gi], gm, out=products(k, gm.shape[1], dtype=dtype)).reshape(cg, kh, kw, nb, rows, pitch)
+            dcols = np.matmul(wt[gi], gm, out=products(k, gm.shape[1], dtype=dtype)).reshape(kh, kw, cg, nb, rows, pitch)
             cs = slice(gi * cg, (gi + 1) * cg)
             for u in range(kh):
                 r = i0 * sh + u * dh
@@ -498,7 +499,7 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
                     # summed shifted by v d_w within the columns (each row's W_p - W_out extra columns
                     # are zero, so nothing crosses into the next row), then added to the target rows
                     # from i0 + u d_h on, the kernel row's rows x W_p entries of a channel one run of it
-                    row = _kernel_row_sum(dcols[:, u].reshape(cg, kw, nb * rows * pitch), dw)
+                    row = _kernel_row_sum(dcols[u].reshape(kw, cg * nb * rows * pitch), dw)
                     run = flat[:, cs, r * wp:(r + rows) * wp]
                     run += row.reshape(cg, nb, rows * wp).transpose(1, 0, 2)
                     continue
@@ -506,7 +507,7 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
                     # tap (u, v) of output (i, j) was read from padded cell (i s + u d, j s + v d)
                     c0 = v * dw
                     target[:, cs, r:r + (rows - 1) * sh + 1:sh, c0:c0 + cols_w:sw] += \
-                        dcols[:, u, v].transpose(1, 0, 2, 3)
+                        dcols[u, v].transpose(1, 0, 2, 3)
         if not direct and i1 == ho:
             grad_input[n0:n1] = scratch[:nb, :, top:top + h, left:left + width]
     if grad_weight_t is None:
@@ -515,13 +516,14 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
 
 
 def _kernel_row_sum(taps: np.ndarray, dw: int) -> np.ndarray:
-    """``sum_v taps[:, v]`` shifted right by ``v d_w`` entries (of wide columns: ``taps`` is
-    (C, k_w, columns)), summed into ``taps[:, 0]``, which is returned. Each of the ``k_w - 1`` additions
-    is one run of all the block's columns per channel, not one per sample and channel as the additions
-    into the target are."""
-    total = taps[:, 0]
-    for v in range(1, taps.shape[1]):
-        total[:, v * dw:] += taps[:, v, :-v * dw]
+    """``sum_v taps[v]`` shifted right by ``v d_w`` entries, summed into ``taps[0]``, which is returned:
+    ``taps`` (k_w, C columns) holds each tap's rows of wide columns, channel after channel. Every
+    channel's columns end with extra columns, which are zero (at least ``d_w (k_w - 1)`` of them), so
+    no entry crosses into the next row, sample or channel, and each of the ``k_w - 1`` additions is one
+    contiguous run (the additions into the target are one per sample and channel)."""
+    total = taps[0]
+    for v in range(1, taps.shape[0]):
+        total[v * dw:] += taps[v, :-v * dw]
     return total
 
 
