@@ -351,20 +351,14 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=
             if upstream is not None:   # dW_mat^T += cols @ V^T, the faster orientation (as _weight_grad)
                 vm = _gradient_columns(upstream, n0, n1, i0, i1, g * og, (g + 1) * og, pitch, copies)
                 _add_product(grad_weight_t[g], cols, vm.T, weight_products(k, og, dtype=dtype))
-            b = None if bias is None else bias[g * og:(g + 1) * og, None, None]
-            if n1 - n0 == 1 and i1 - i0 == ho and pitch == wo:   # one whole sample: the product is its output
-                out = y[n0, g * og:(g + 1) * og]
-                _product(wm[g], cols, out.reshape(og, ho * wo))
-                if b is not None:
-                    out += b
-            else:
-                prod = _product(wm[g], cols, products(og, cols.shape[1], dtype=dtype))
-                prod = prod.reshape(og, n1 - n0, i1 - i0, pitch)[..., :wo].transpose(1, 0, 2, 3)
-                out = y[n0:n1, g * og:(g + 1) * og, i0:i1]
-                if b is None:
-                    out[...] = prod
-                else:
-                    np.add(prod, b, out=out)
+            whole = n1 - n0 == 1 and i1 - i0 == ho and pitch == wo   # one whole sample: the product is its output
+            prod = _product(wm[g], cols, y[n0, g * og:(g + 1) * og].reshape(og, ho * wo) if whole
+                            else products(og, cols.shape[1], dtype=dtype))
+            if bias is not None:   # on the product's rows, one run each (faster than during the copy below)
+                prod += bias[g * og:(g + 1) * og, None]
+            if not whole:
+                y[n0:n1, g * og:(g + 1) * og, i0:i1] = \
+                    prod.reshape(og, n1 - n0, i1 - i0, pitch)[..., :wo].transpose(1, 0, 2, 3)
     return y, None if upstream is None else _weight_layout(grad_weight_t, w.shape)
 
 
