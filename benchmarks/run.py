@@ -17,9 +17,10 @@ NumPy's BLAS (``threadpoolctl``) and torch (``torch.set_num_threads``), 2 by def
 - the book's last build: the execution time of every chapter, read from the Sphinx environment that
   ``make book`` leaves in ``_build`` (myst-nb's execution data).
 
-Each timing is the minimum over ``--repeat`` runs after one warm-up run (more runs for a call shorter
-than 0.1 s, up to 30); an epoch is timed ``--repeat // 3`` times (at least twice) after one untimed
-epoch, since the first epoch of a process pays one-time costs on both sides (torch prepares its
+Each timing is the minimum over ``--repeat`` rounds (at least 3) that alternate between the two sides,
+after one warm-up run of each (``timed_pair``): a round is one run of a long call, more for a call
+shorter than 0.1 s (up to 10 per round), one epoch for the training epoch. The warm-up matters for the
+epoch too: the first epoch of a process pays one-time costs on both sides (torch prepares its
 convolution kernels for each new shape). The targets of issue 14 are printed next to the results. The
 load average of the machine is printed first: other work on the cores slows both sides, so compare the
 ratios of one run, not times across runs. So are the BLAS kernels NumPy runs, which are printed with it
@@ -112,13 +113,22 @@ def own_blas_kernels() -> str:
     return done.stdout.strip() or f"unknown ({done.stderr.strip()[-200:]})"
 
 
-def timed(fn, repeat: int) -> float:
-    """:func:`best_time` of ``fn`` with at least ``repeat`` runs, more for a short call (up to 0.3 s of
-    runs, at most 30): on a loaded machine a short call needs more tries to catch an undisturbed one."""
-    start = time.perf_counter()
-    fn()  # the warm-up run
-    once = time.perf_counter() - start
-    return best_time(fn, max(repeat, min(30, int(0.3 / max(once, 1e-6)))), warmup=0)
+def timed_pair(ours, theirs, repeat: int) -> tuple[float, float]:
+    """The shortest wall times of ``ours()`` and ``theirs()``, measured in ``repeat`` alternating rounds
+    (at least 3), after one warm-up run of each: a round is one run of each side for a long call, up to
+    10 runs (0.1 s) for a short one. This machine's speed drifts, by up to 2x over minutes; with the two
+    sides timed in turn, a slow spell weighs on both alike instead of on whichever side it caught.
+    Within a round each side runs its calls back to back, as in a loop."""
+    runs = []
+    for fn in (ours, theirs):
+        start = time.perf_counter()
+        fn()
+        runs.append(max(1, min(10, int(0.1 / max(time.perf_counter() - start, 1e-6)))))
+    best = [float("inf"), float("inf")]
+    for _ in range(max(3, repeat)):
+        for side, (fn, count) in enumerate(zip((ours, theirs), runs)):
+            best[side] = min(best[side], best_time(fn, count, warmup=0))
+    return best[0], best[1]
 
 
 def peak_memory(fn) -> int:
@@ -148,8 +158,8 @@ class Table:
         print(f"\n{title}\n{self.HEAD}")
 
     def row(self, name, ours_f, ours_fb, theirs_f, theirs_fb, flops, mem, repeat):
-        tf, ttf = timed(ours_f, repeat), timed(theirs_f, repeat)
-        tfb, ttfb = timed(ours_fb, repeat), timed(theirs_fb, repeat)
+        tf, ttf = timed_pair(ours_f, theirs_f, repeat)
+        tfb, ttfb = timed_pair(ours_fb, theirs_fb, repeat)
         self.fwd.append(tf / ttf)
         self.fb.append(tfb / ttfb)
         ours_frac, torch_frac = 3 * flops / tfb / self.rate, 3 * flops / ttfb / self.rate
@@ -254,8 +264,8 @@ def bench_pool(repeat: int, rng):
             xr = xt.detach().requires_grad_(True)
             tfwd(xr, **kw_args).backward(gt)
 
-        tf, ttf = timed(lambda: fwd(x, **kw_args), repeat), timed(theirs_f, repeat)
-        tfb, ttfb = timed(ours_fb, repeat), timed(theirs_fb, repeat)
+        tf, ttf = timed_pair(lambda: fwd(x, **kw_args), theirs_f, repeat)
+        tfb, ttfb = timed_pair(ours_fb, theirs_fb, repeat)
         mf = peak_memory(lambda: fwd(x, **kw_args)) / nbytes(x, y)
         mb = peak_memory(lambda: bwd(g, x, **kw_args)) / nbytes(g, x, x)
         ratios_f.append(tf / ttf)
@@ -291,7 +301,7 @@ def bench_epoch(repeat: int) -> None:
                 loss.backward()
                 opt.step()
 
-        t, tt = best_time(ours, repeat, warmup=1), best_time(theirs, repeat, warmup=1)
+        t, tt = timed_pair(ours, theirs, repeat)
         target = f"  target <= 1.5 {'ok' if t / tt <= 1.5 else 'MISSED'}" if (act, pool) == (r["activation"], r["pool"]) else ""
         print(f"{'LeNet ' + act + ' + ' + pool + ' pooling':82s} {t:7.2f}s  {tt:7.2f}s  {t / tt:5.2f}{target}")
 
@@ -351,7 +361,8 @@ def profile(spec: str, rng) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per case (the minimum is kept)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="timed rounds per case, at least 3 (the minimum is kept)")
     parser.add_argument("--threads", type=int, default=2, help="threads for both NumPy's BLAS and torch")
     parser.add_argument("--skip-epoch", action="store_true", help="skip the LeNet epoch")
     parser.add_argument("--profile", metavar="LAYER", help="cProfile one conv2d layer (row number or name part)")
@@ -366,7 +377,7 @@ def main() -> None:
         load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
         print(f"numpy {np.__version__} ({blas_kernels()}, BLAS threads {blas_threads()}), torch {torch.__version__} "
               f"(threads {torch.get_num_threads()}), {os.cpu_count()} cores, load average {load}; "
-              f"best of {args.repeat} runs")
+              f"best of {max(3, args.repeat)} alternating rounds")
         kept = [f"{k}={os.environ[k]}" for k in MALLOC_SETTINGS if k in os.environ]
         print(f"memory allocator: {', '.join(kept) if kept else 'glibc defaults (freed memory may go back to the system)'}")
         forced = [f"{k}={os.environ[k]}" for k in BLAS_SETTINGS if k in os.environ]
@@ -381,7 +392,7 @@ def main() -> None:
         bench_convs("conv1d", args.repeat, rate, rng)
         bench_pool(args.repeat, rng)
         if not args.skip_epoch:
-            bench_epoch(max(2, args.repeat // 3))
+            bench_epoch(args.repeat)
         build_times(args.build_dir)
         print(f"\nload average at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
