@@ -303,3 +303,33 @@ def test_samples_split_between_threads_match_torch(cfg, tcfg):
                             (gw2, ttw.grad, "transposed grad_weight")]:
         assert_close(got, want, cfg["dtype"] if "transposed" not in what and what != "conv_transpose2d"
                      else tcfg["dtype"], what)
+
+
+@pytest.mark.parametrize("operand", ["input", "weight", "grad_output"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan], ids=["inf", "-inf", "nan"])
+@pytest.mark.parametrize("c_in, c_out, kernel, padding, stride", [
+    (1, 1, (1, 2), 0, 1), (6, 16, (5, 5), 0, 1), (16, 6, (5, 5), 0, 1), (3, 4, (3, 3), 1, 1),
+    (4, 4, (3, 3), 1, 2), (2, 3, (2, 3), (1, 0), 1)], ids=["1x2", "6-16", "16-6", "3-4-p1", "s2-p1", "p10"])
+def test_conv2d_backward_with_nan_and_infinity_is_torchs(operand, value, c_in, c_out, kernel, padding, stride):
+    """A NaN or infinite entry in the input, the weight or the upstream gradient (one at a random place,
+    for the input also one at the start of a row): both gradients have NaN and infinities exactly where
+    torch's have them, and torch's values elsewhere. The fast path must not multiply such an entry by
+    a zero that is no term of the sum: the padding, or the discarded columns of wide windows."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, c_in, 7, 8)).astype(np.float32)
+    w = rng.standard_normal((c_out, c_in, *kernel)).astype(np.float32)
+    kw = dict(stride=stride, padding=padding)
+    g = rng.standard_normal(F.conv2d(x, w, **kw).shape).astype(np.float32)
+    target = {"input": x, "weight": w, "grad_output": g}[operand]
+    target.flat[rng.integers(target.size)] = value
+    if operand == "input":
+        x[0, 0, 1, 0] = value
+    xt, wt = to_torch(x, True), to_torch(w, True)
+    TF.conv2d(xt, wt, **kw).backward(to_torch(g))
+    with np.errstate(invalid="ignore", over="ignore"):   # inf - inf inside a product is NaN, as in torch
+        gx, gw, _ = F.conv2d_backward(g, x, w, **kw)
+    for got, want, what in [(gx, xt.grad.numpy(), "grad_input"), (gw, wt.grad.numpy(), "grad_weight")]:
+        for kind in (np.isnan, np.isposinf, np.isneginf):
+            np.testing.assert_array_equal(kind(got), kind(want), err_msg=f"{what}: where {kind.__name__}")
+        finite = np.isfinite(want)
+        np.testing.assert_allclose(got[finite], want[finite], rtol=1e-4, atol=1e-4, err_msg=what)

@@ -230,6 +230,11 @@ def _budget(channels: int) -> int:
     return _COLS_BUDGET if channels >= _FEW_ROWS else min(_COLS_BUDGET, _SLICE_BYTES)
 
 
+def _finite(a: np.ndarray) -> bool:
+    """Whether every entry of ``a`` is a finite number."""
+    return bool(np.isfinite(a).all())
+
+
 def _blocks(n: int, ho: int, row_bytes: int, budget: int):
     """``(n0, n1, i0, i1)``: samples ``n0:n1``, output rows ``i0:i1``, whose columns fit in ``budget`` bytes.
 
@@ -253,14 +258,19 @@ class _Columns:
     ``W_p`` ("wide" columns): column ``j`` of row ``i`` then reads ``X_pad`` at flat offset
     ``(i s + u d) W_p + j + v d``, so every tap's columns are one contiguous run of the padded input
     (a fast copy); the ``W_p - W_out`` extra columns of each row are computed and thrown away.
+
+    They hold entries of the next row. A weight gradient multiplies every column, the extra ones by the
+    zeros of its gradient columns: an infinite or NaN entry there would give NaN (``inf * 0``) where the
+    exact sum has none. So columns for a weight gradient (``exact``) are wide only for a finite ``x``.
     """
 
-    def __init__(self, x: np.ndarray, kernel, stride, pad, dilation, out, groups: int, budget: int):
+    def __init__(self, x: np.ndarray, kernel, stride, pad, dilation, out, groups: int, budget: int,
+                 exact: bool = False):
         (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out
         n, c, h, width = x.shape
         top, bottom, left, right = pad
         wp = width + left + right
-        self.wide = sw == 1 and 2 * wp <= 3 * wo
+        self.wide = sw == 1 and 2 * wp <= 3 * wo and not (exact and not _finite(x))
         self.groups, self.wo, self.k = groups, wo, c // groups * kh * kw
         if self.wide:   # the discarded entries of the last row read past the plane: one spare row
             self.view = sliding_windows_wide(_padded(x, pad, True, _workspace("padded input")), kernel, sh,
@@ -338,7 +348,8 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=
         _out_length(x.shape[3], kw, stride[1], left + right, dilation[1])
     og = c_out // groups
     dtype = np.result_type(x.dtype, w.dtype)
-    columns = _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups, _budget(og))
+    columns = _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups, _budget(og),
+                       exact=upstream is not None)
     wm = w.reshape(groups, og, cg * kh * kw)
     y = np.empty((n, c_out, ho, wo), dtype) if out is None else out
     products, pitch = _workspace("products"), columns.pitch
@@ -423,14 +434,16 @@ def _transposed_stride1(y, w, pad, dilation, groups, extra, out=None, x=None):
     return grad_input, np.ascontiguousarray(_swap_channels(grad_kernel[:, :, ::-1, ::-1], groups))
 
 
-def _correlate_back(stride, weight_shape, groups) -> bool:
+def _correlate_back(stride, weight: np.ndarray, groups) -> bool:
     """Whether the input gradient of a convolution with this weight (C_out, C/groups, k_h, k_w) is
     computed as a correlation (:func:`_transposed_stride1`, stride 1 only) rather than by col2im
     (:func:`_backward`). The correlation's product is (C/groups) x (C_out/groups k_h k_w) @ columns, the
     col2im's is (C/groups k_h k_w) x (C_out/groups) @ columns: the first is the faster one unless it
-    has very few rows (few input channels, as in a first layer)."""
-    c_out, cg, _, _ = weight_shape
-    return stride == (1, 1) and cg >= c_out // groups
+    has very few rows (few input channels, as in a first layer). The correlation also multiplies the
+    weight by the zeros padded around the gradient, which no term of the exact sum does: it needs a
+    finite weight (``inf * 0`` is NaN)."""
+    c_out, cg, _, _ = weight.shape
+    return stride == (1, 1) and cg >= c_out // groups and _finite(weight)
 
 
 def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
@@ -455,7 +468,8 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
     og, k = c_out // groups, cg * kh * kw
     dtype = np.result_type(g.dtype, w.dtype)
     hp, wp = h + top + bottom, width + left + right
-    wide = stride == (1, 1) and 2 * wp <= 3 * wo
+    # wide columns leave col2im's extra columns zero (W_mat^T times the gradient's zeros) for a finite W
+    wide = stride == (1, 1) and 2 * wp <= 3 * wo and _finite(w)
     pitch = wp if wide else wo
     blocks = _blocks(n, ho, k * pitch * np.dtype(dtype).itemsize, _COLS_BUDGET)   # col2im's product has K rows
     # W_mat^T per group, its rows in the order (u, v, c) (K, C_out/groups): each tap's rows of dcols together
@@ -469,7 +483,8 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
         most * c * (hp + wide) * wp * np.dtype(dtype).itemsize).view(dtype).reshape(most, c, hp + wide, wp)
     cols_w = (wo - 1) * sw + 1
     products, copies, weight_products = _workspace("products"), _workspace("copies"), _workspace("weight products")
-    columns = None if x is None else _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups, _COLS_BUDGET)
+    columns = None if x is None else _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups, _COLS_BUDGET,
+                                              exact=True)
     if columns is not None and (columns.pitch != pitch or columns.blocks != blocks):
         columns = None
     grad_weight_t = None if columns is None else np.zeros((groups, k, og), dtype)
@@ -529,12 +544,14 @@ def _weight_layout(grad_weight_t: np.ndarray, weight_shape) -> np.ndarray:
 def _weight_grad(x, g, kernel, stride, pad, dilation, groups):
     """``dW[o, c, u, v] = sum_{n,i,j} G[n, o, i, j] X_pad[n, c, i s + u d, j s + v d]``: the input
     cross-correlated with the output gradient (``G`` is (N, C_out, H_out, W_out)), ``sum_n G_n @ cols_n^T``."""
+    if _pads_a_nonfinite(pad, g):
+        return _weight_grad_by_taps(x, g, kernel, stride, pad, dilation, groups)
     c = x.shape[1]
     _, c_out, ho, wo = g.shape
     kh, kw = kernel
     cg, og = c // groups, c_out // groups
     dtype = np.result_type(x.dtype, g.dtype)
-    columns = _Columns(x, kernel, stride, pad, dilation, (ho, wo), groups, _budget(og))
+    columns = _Columns(x, kernel, stride, pad, dilation, (ho, wo), groups, _budget(og), exact=True)
     # accumulated transposed, dW_mat^T += cols_n @ G_n^T: the faster orientation of this product
     grad_weight_t = np.zeros((groups, cg * kh * kw, og), dtype)
     copies, products = _workspace("copies"), _workspace("weight products")
@@ -543,6 +560,43 @@ def _weight_grad(x, g, kernel, stride, pad, dilation, groups):
             gm = columns.gradient(g, n0, n1, i0, i1, gi * og, (gi + 1) * og, copies)
             _add_product(grad_weight_t[gi], columns(n0, n1, i0, i1, gi), gm.T, products(cg * kh * kw, og, dtype=dtype))
     return _weight_layout(grad_weight_t, (c_out, cg, kh, kw))
+
+
+def _pads_a_nonfinite(pad, g: np.ndarray) -> bool:
+    """Whether columns of the padded input would multiply a NaN or infinite entry of ``G`` by padding:
+    ``inf * 0`` is NaN, where the exact sum has no such term at all."""
+    return any(pad) and not _finite(g)
+
+
+def _weight_grad_by_taps(x, g, kernel, stride, pad, dilation, groups):
+    """:func:`_weight_grad` without the padding: for each tap ``(u, v)``, ``dW[:, :, u, v]`` sums
+    ``G[n, o, i, j] X[n, c, i s + u d - p, j s + v d - p]`` over the outputs ``(i, j)`` whose tap lies
+    inside the input (a rectangle of them), one product per tap and group. Exact for any ``G``."""
+    (kh, kw), (sh, sw), (dh, dw), (top, _, left, _) = kernel, stride, dilation, pad
+    n, c, h, width = x.shape
+    _, c_out, ho, wo = g.shape
+    cg, og = c // groups, c_out // groups
+    grad_weight = np.zeros((c_out, cg, kh, kw), np.result_type(x.dtype, g.dtype))
+
+    def inside(out: int, size: int, s: int, offset: int) -> tuple[int, int]:
+        """The outputs ``i < out`` with ``0 <= i s + offset < size``: ``range(first, last)``."""
+        first = max(0, -(offset // s))                       # ceil(-offset / s), at least 0
+        last = min(out, (size - 1 - offset) // s + 1) if offset < size else 0
+        return first, max(first, last)
+
+    for u in range(kh):
+        i0, i1 = inside(ho, h, sh, u * dh - top)
+        for v in range(kw):
+            j0, j1 = inside(wo, width, sw, v * dw - left)
+            if i0 == i1 or j0 == j1:
+                continue
+            r0, c0 = i0 * sh + u * dh - top, j0 * sw + v * dw - left
+            xs = x[:, :, r0:r0 + (i1 - i0 - 1) * sh + 1:sh, c0:c0 + (j1 - j0 - 1) * sw + 1:sw]
+            gs = g[:, :, i0:i1, j0:j1]
+            for gi in range(groups):
+                grad_weight[gi * og:(gi + 1) * og, :, u, v] = np.tensordot(
+                    gs[:, gi * og:(gi + 1) * og], xs[:, gi * cg:(gi + 1) * cg], axes=((0, 2, 3), (0, 2, 3)))
+    return grad_weight
 
 
 # --------------------------------------------------------------------------------------------------
@@ -600,7 +654,7 @@ def _input_gradient(g: np.ndarray, w: np.ndarray, x_shape, a: ConvArgs, out: np.
     """The input gradient of a convolution with weight ``w`` (C_out, C/groups, k_h, k_w) into ``out``
     (shape ``x_shape``): the correlation with the rotated kernel or col2im (:func:`_correlate_back`).
     ``a.output_padding`` counts the rows/columns of the padded input no window reached (they get 0)."""
-    if _correlate_back(a.stride, w.shape, a.groups):
+    if _correlate_back(a.stride, w, a.groups):
         return _transposed_stride1(g, w, a.padding, a.dilation, a.groups, a.output_padding, out=out)[0]
     return _backward(g, w, x_shape, a.stride, a.padding, a.dilation, a.groups, out=out)[0]
 
@@ -616,10 +670,14 @@ def _conv_backward(a: ConvArgs, output_mask=(True, True, True)) -> tuple:
     def part(n0: int, n1: int) -> np.ndarray | None:
         if not want_input:   # the weight gradient alone: no col2im or correlation of G
             return weight_part(n0, n1)
-        source = x[n0:n1] if want_weight else None
-        if _correlate_back(a.stride, a.weight.shape, a.groups):   # the weight gradient from the same columns
+        # the weight gradient in the same pass, unless G holds a NaN or infinity that padding would meet
+        source = x[n0:n1] if want_weight and not _pads_a_nonfinite(a.padding, g[n0:n1]) else None
+        if _correlate_back(a.stride, a.weight, a.groups):
+            # the weight gradient from the same columns, which multiplies X by the zeros padded around G:
+            # for a finite X only (inf * 0 is NaN), else on its own below
             _, grad_weight = _transposed_stride1(g[n0:n1], a.weight, a.padding, a.dilation, a.groups,
-                                                 a.output_padding, out=grad_input[n0:n1], x=source)
+                                                 a.output_padding, out=grad_input[n0:n1],
+                                                 x=source if source is None or _finite(source) else None)
         else:   # col2im: the weight gradient in the same pass, when the blocks allow
             _, grad_weight = _backward(g[n0:n1], a.weight, (n1 - n0, *x.shape[1:]), a.stride, a.padding,
                                        a.dilation, a.groups, out=grad_input[n0:n1], x=source)
