@@ -573,7 +573,7 @@ def _weight_grad_by_taps(x, g, kernel, stride, pad, dilation, groups):
     ``G[n, o, i, j] X[n, c, i s + u d - p, j s + v d - p]`` over the outputs ``(i, j)`` whose tap lies
     inside the input (a rectangle of them), one product per tap and group. Exact for any ``G``."""
     (kh, kw), (sh, sw), (dh, dw), (top, _, left, _) = kernel, stride, dilation, pad
-    n, c, h, width = x.shape
+    _, c, h, width = x.shape
     _, c_out, ho, wo = g.shape
     cg, og = c // groups, c_out // groups
     grad_weight = np.zeros((c_out, cg, kh, kw), np.result_type(x.dtype, g.dtype))
