@@ -29,7 +29,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..arguments import IntOrTuple, PoolArgs, check_bool, check_divisor_override, pool_args
-from .conv import _by_samples
+from .activation import _zero_where
+from .conv import _by_samples, _finite
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"]
 
@@ -390,23 +391,16 @@ def _max_pool2d_backward_saved(grad_output: ArrayLike, input: ArrayLike, arg: np
 def _route(a: PoolArgs, arg: np.ndarray) -> np.ndarray:
     """``G`` sent to the arg-max ``arg`` (offset ``u k_w + v``) of each window: :func:`_scatter` of ``G``
     where offset ``t`` is the arg-max, +0 elsewhere. A finite ``G`` is multiplied by the 0/1 mask; a
-    ``G`` holding NaN or infinity is and-ed bit by bit with all ones or all zeros instead, so that it
-    reaches only its arg-max, as in torch (``inf * 0`` would be NaN)."""
+    ``G`` holding NaN or infinity is and-ed bit by bit with all ones or all zeros instead
+    (:func:`_zero_where`), so that it reaches only its arg-max, as in torch (``inf * 0`` would be NaN)."""
     g, routed = a.grad_output, np.empty(arg.shape, a.dtype)
     hit = np.empty(arg.shape, bool)
-    if np.isfinite(g).all():
+    if _finite(g):
         def part(t: int, out: np.ndarray | None) -> np.ndarray:
             return np.multiply(g, np.equal(arg, t, out=hit), out=routed if out is None else out)
     else:
-        bits = {4: np.uint32, 8: np.uint64}[a.dtype.itemsize]
-        keep = np.empty(arg.shape, bits)
-
         def part(t: int, out: np.ndarray | None) -> np.ndarray:
-            np.not_equal(arg, t, out=hit)
-            np.subtract(hit, 1, out=keep, dtype=bits)      # 0 - 1 wraps to all ones where t is the arg-max
-            target = routed if out is None else out
-            np.bitwise_and(g.view(bits), keep, out=target.view(bits))
-            return target
+            return _zero_where(np.not_equal(arg, t, out=hit), g, out=routed if out is None else out)
 
     return _scatter(a, part)
 
