@@ -270,7 +270,7 @@ class _Columns:
         n, c, h, width = x.shape
         top, bottom, left, right = pad
         wp = width + left + right
-        self.wide = sw == 1 and 2 * wp <= 3 * wo and not (exact and not _finite(x))
+        self.wide = sw == 1 and 2 * wp <= 3 * wo and (not exact or _finite(x))
         self.groups, self.wo, self.k = groups, wo, c // groups * kh * kw
         if self.wide:   # the discarded entries of the last row read past the plane: one spare row
             self.view = sliding_windows_wide(_padded(x, pad, True, _workspace("padded input")), kernel, sh,
