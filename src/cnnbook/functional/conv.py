@@ -317,17 +317,26 @@ class _Columns:
 
 
 def _gradient_columns(g: np.ndarray, n0: int, n1: int, i0: int, i1: int, c0: int, c1: int, pitch: int,
-                      scratch: _Buffer) -> np.ndarray:
+                      scratch: _Buffer, shifts: int = 1, dw: int = 1) -> np.ndarray:
     """``G[n0:n1, c0:c1, i0:i1]`` laid out like a block of columns, (channels, samples x rows x pitch),
     zero in the ``pitch - W_out`` extra columns of wide columns: a view for one sample of ordinary
-    columns, else a copy."""
-    wo, shape = g.shape[3], (c1 - c0, n1 - n0, i1 - i0, pitch)
-    if pitch == wo and n1 - n0 == 1:
-        return g[n0, c0:c1, i0:i1].reshape(c1 - c0, -1)
-    buf = scratch(c1 - c0, (n1 - n0) * (i1 - i0) * pitch, dtype=g.dtype).reshape(shape)
+    columns, else a copy.
+
+    With ``shifts`` = ``k_w`` (wide columns): ``k_w`` such blocks of rows, block ``v`` shifted right by
+    ``v d_w`` columns (zeros in front; what falls off the end is extra columns, zero), for the input
+    gradient by :func:`_backward`."""
+    wo, og = g.shape[3], c1 - c0
+    if pitch == wo and n1 - n0 == 1 and shifts == 1:
+        return g[n0, c0:c1, i0:i1].reshape(og, -1)
+    length = (n1 - n0) * (i1 - i0) * pitch
+    taps = scratch(shifts * og, length, dtype=g.dtype)
+    buf = taps[:og].reshape(og, n1 - n0, i1 - i0, pitch)
     buf[..., wo:] = 0
     buf[..., :wo] = g[n0:n1, c0:c1, i0:i1].transpose(1, 0, 2, 3)
-    return buf.reshape(c1 - c0, -1)
+    for v in range(1, shifts):
+        taps[v * og:(v + 1) * og, :v * dw] = 0
+        taps[v * og:(v + 1) * og, v * dw:] = taps[:og, :length - v * dw]
+    return taps
 
 
 class _Buffer:
@@ -505,9 +514,12 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
     entry ``dcols_n[(c, u, v), (i, j)]`` is added to the padded cell ``(i s + u d, j s + v d)`` of
     channel ``c`` it was read from, one strided slice per tap ``(u, v)``; then the padding is cropped.
     With stride 1 the columns are wide (as in :class:`_Columns`, the gradient's extra columns zero):
-    the taps of each kernel row ``u`` are then summed first, shifted along the columns
-    (:func:`_kernel_row_sum`), and the sum is added to the padded block from row ``u d_h`` on, one
-    contiguous run per sample and channel: ``k_h`` additions into the block instead of ``k_h k_w``.
+    the taps of each kernel row ``u`` are then summed first, shifted along the columns, and the sum is
+    added to the padded block from row ``u d_h`` on, one contiguous run per sample and channel: ``k_h``
+    additions into the block instead of ``k_h k_w``. The sum is one product, ``W_u @ [G; G shifted by
+    d_w; ...]`` (the transpose of :func:`_forward`'s stacked product: inner dimension
+    ``k_w C_out/groups``, ``k_h C/groups`` rows), or, for fewer than :data:`_STACK_MIN` rows, the
+    product's ``k_h k_w`` blocks of rows added shifted (:func:`_kernel_row_sum`).
 
     Returns ``(grad_input, grad_weight)``. Given the input ``x``, ``grad_weight`` (:func:`_weight_grad`'s
     ``sum_n G_n @ cols_n^T``) is computed in the same pass over the blocks, from the same copy of each
@@ -525,7 +537,11 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
     pitch = wp if wide else wo
     blocks = _blocks(n, ho, k * pitch * np.dtype(dtype).itemsize, _COLS_BUDGET)   # col2im's product has K rows
     # W_mat^T per group, its rows in the order (u, v, c) (K, C_out/groups): each tap's rows of dcols together
-    wt = np.ascontiguousarray(w.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1)).reshape(groups, k, og)
+    # (stacked: W_u of every kernel row u, stacked, its rows (u, c), its columns (v, o))
+    stacked = wide and kw > 1 and kh * cg >= _STACK_MIN
+    wt = np.ascontiguousarray(w.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1)).reshape(groups, k, og) \
+        if not stacked else np.ascontiguousarray(w.reshape(groups, og, cg, kh, kw).transpose(0, 3, 2, 4, 1)).reshape(
+            groups, kh * cg, kw * og)
     grad_input = np.empty((n, c, h, width), dtype) if out is None else out
     # without padding the col2im adds go straight into grad_input; else into the padded block (with a
     # spare row for the extra columns of the last row of wide columns), cropped
@@ -547,19 +563,32 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
             target[...] = 0   # the rows/columns no window reached keep this 0
         flat = target.reshape(nb, c, -1) if wide else None
         for gi in range(groups):
-            gm = _gradient_columns(g, n0, n1, i0, i1, gi * og, (gi + 1) * og, pitch, copies)
+            cs = slice(gi * cg, (gi + 1) * cg)
+            # stacked: G's columns and their copies shifted by v d_w, (k_w C_out/groups, columns)
+            taps = _gradient_columns(g, n0, n1, i0, i1, gi * og, (gi + 1) * og, pitch, copies,
+                                     kw if stacked else 1, dw)
+            gm = taps[:og]
             if columns is not None:
                 _add_product(grad_weight_t[gi], columns(n0, n1, i0, i1, gi), gm.T, weight_products(k, og, dtype=dtype))
+            if stacked:
+                # tap (u, v) of output (i, j) was read from padded cell (i + u d_h, j + v d_w), which is
+                # wide column j + v d_w of the rows from i + u d_h on: the taps of kernel row u sum
+                # to W_u @ taps, W_u (C/groups, k_w C_out/groups) (row sums of the shifted copies of
+                # G; each row's W_p - W_out extra columns are zero, so nothing crosses into the next
+                # row), added to the target rows from i0 + u d_h on, a channel's rows x W_p entries one run
+                kernel_rows = np.matmul(wt[gi], taps, out=products(kh * cg, taps.shape[1], dtype=dtype))
+                for u in range(kh):
+                    r = i0 + u * dh
+                    run = flat[:, cs, r * wp:(r + rows) * wp]
+                    run += kernel_rows[u * cg:(u + 1) * cg].reshape(cg, nb, rows * wp).transpose(1, 0, 2)
+                continue
             dcols = np.matmul(wt[gi], gm, out=products(k, gm.shape[1], dtype=dtype)).reshape(kh, kw, cg, nb, rows, pitch)
-            cs = slice(gi * cg, (gi + 1) * cg)
             for u in range(kh):
                 r = i0 * sh + u * dh
                 if wide:
-                    # tap (u, v) of output (i, j) was read from padded cell (i + u d_h, j + v d_w); its
-                    # entries sit at column j of wide columns, so the taps of kernel row u are first
-                    # summed shifted by v d_w within the columns (each row's W_p - W_out extra columns
-                    # are zero, so nothing crosses into the next row), then added to the target rows
-                    # from i0 + u d_h on, the kernel row's rows x W_p entries of a channel one run of it
+                    # as above, with the taps of kernel row u summed after the product, shifted by v d_w
+                    # within the columns (:func:`_kernel_row_sum`): for few input channels, whose
+                    # stacked product would have few rows
                     row = _kernel_row_sum(dcols[u].reshape(kw, cg * nb * rows * pitch), dw)
                     run = flat[:, cs, r * wp:(r + rows) * wp]
                     run += row.reshape(cg, nb, rows * wp).transpose(1, 0, 2)
