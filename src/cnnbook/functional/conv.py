@@ -263,21 +263,21 @@ class _Columns:
     zeros of its gradient columns: an infinite or NaN entry there would give NaN (``inf * 0``) where the
     exact sum has none. So columns for a weight gradient (``exact``) are wide only for a finite ``x``.
 
-    With ``stack`` (a forward product; see :func:`_stacked_sum`), wide columns of a kernel wider than 1
-    with at least :data:`_STACK_MIN` taps per column of the kernel (``C/groups k_h``) are built for the
-    first column of taps only (``v = 0``, ``K = C/groups k_h`` rows): tap ``v``'s columns are the same
+    With ``stack`` (a forward product's rows, ``k_w C_out/groups``; see :func:`_stacked_sum`), wide
+    columns of a kernel wider than 1 with at least :data:`_STACK_MIN` taps per column of the kernel
+    (``C/groups k_h``) are built for the first column of taps only (``v = 0``, ``K = C/groups k_h`` rows): tap ``v``'s columns are the same
     rows shifted by ``v d_w`` entries, so each row is followed by ``(k_w - 1) d_w`` zero columns
     (``spare``) that the last shift reads.
     """
 
     def __init__(self, x: np.ndarray, kernel, stride, pad, dilation, out, groups: int, budget: int,
-                 exact: bool = False, stack: bool = False):
+                 exact: bool = False, stack: int = 0):
         (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out
         n, c, h, width = x.shape
         top, bottom, left, right = pad
         wp = width + left + right
         self.wide = sw == 1 and 2 * wp <= 3 * wo and (not exact or _finite(x))
-        self.stacked = stack and self.wide and kw > 1 and c // groups * kh >= _STACK_MIN
+        self.stacked = stack > 0 and self.wide and kw > 1 and c // groups * kh >= _STACK_MIN
         self.groups, self.wo, self.k = groups, wo, c // groups * kh * (1 if self.stacked else kw)
         self.spare = (kw - 1) * dw if self.stacked else 0
         if self.wide:   # the discarded entries of the last row read past the plane: one spare row
@@ -289,7 +289,8 @@ class _Columns:
             self.view = sliding_windows(_padded(x, pad, False, _workspace("padded input")), kernel, stride,
                                         dilation, out)
         self.pitch = self.view.shape[-1]
-        self.blocks = _blocks(n, ho, self.k * self.pitch * x.itemsize, budget)
+        # a stacked block is as large as its product too (k_w C_out/groups rows of the same columns)
+        self.blocks = _blocks(n, ho, max(self.k, stack if self.stacked else 0) * self.pitch * x.itemsize, budget)
         most = max(((b - a) * (i1 - i0) for a, b, i0, i1 in self.blocks), default=0)
         self.buffer = _workspace("columns").area(
             self.k * (most * self.pitch + self.spare) * x.itemsize).view(x.dtype)
@@ -376,8 +377,10 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=
         _out_length(x.shape[3], kw, stride[1], left + right, dilation[1])
     og = c_out // groups
     dtype = np.result_type(x.dtype, w.dtype)
+    # stacked columns with a weight gradient need V and its k_w - 1 shifted copies: fewer entries copied
+    # only if cols_0 has more rows than V (C/groups k_h > C_out/groups; the full columns have k_w times more)
     columns = _Columns(x, (kh, kw), stride, pad, dilation, (ho, wo), groups, _budget(og),
-                       exact=upstream is not None, stack=upstream is None)
+                       exact=upstream is not None, stack=kw * og if upstream is None or cg * kh > og else 0)
     if columns.stacked:   # W_mat's rows (v, o), its columns (c, u): one block of rows per column of taps
         wm = w.reshape(groups, og, cg, kh, kw).transpose(0, 4, 1, 2, 3).reshape(groups, kw * og, cg * kh)
     else:
@@ -386,11 +389,25 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=
     products, pitch = _workspace("products"), columns.pitch
     k = cg * kh * kw
     grad_weight_t = None if upstream is None else np.zeros((groups, k, og), dtype)
+    grad_weight_vo = np.zeros((groups, kw * og, columns.k), dtype) \
+        if upstream is not None and columns.stacked and columns.k < kw * og else None
     copies, weight_products = _workspace("copies"), _workspace("weight products")
     for n0, n1, i0, i1 in columns.blocks:
         for g in range(groups):
             cols = columns(n0, n1, i0, i1, g)
-            if upstream is not None:   # dW_mat^T += cols @ V^T, the faster orientation (as _weight_grad)
+            if upstream is not None and columns.stacked:
+                # dW_mat^T[(c, u, v), o] = sum_q cols_0[(c, u), q + v d_w] V[o, q]: the columns times V
+                # and its copies shifted by v d_w, (C/groups k_h) x (k_w C_out/groups), which is
+                # dW_mat^T's memory read as rows (c, u) and columns (v, o)
+                vm = _gradient_columns(upstream, n0, n1, i0, i1, g * og, (g + 1) * og, pitch, copies,
+                                       kw, dilation[1])
+                if columns.k >= kw * og:
+                    _add_product(grad_weight_t[g].reshape(columns.k, kw * og), cols[:, :vm.shape[1]], vm.T,
+                                 weight_products(columns.k, kw * og, dtype=dtype))
+                else:   # its transpose, the product with more rows than columns (faster), transposed at the end
+                    _add_product(grad_weight_vo[g], vm, cols[:, :vm.shape[1]].T,
+                                 weight_products(kw * og, columns.k, dtype=dtype))
+            elif upstream is not None:   # dW_mat^T += cols @ V^T, the faster orientation (as _weight_grad)
                 vm = _gradient_columns(upstream, n0, n1, i0, i1, g * og, (g + 1) * og, pitch, copies)
                 _add_product(grad_weight_t[g], cols, vm.T, weight_products(k, og, dtype=dtype))
             whole = n1 - n0 == 1 and i1 - i0 == ho and pitch == wo   # one whole sample: the product is its output
@@ -405,6 +422,8 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=
             if not whole:
                 y[n0:n1, g * og:(g + 1) * og, i0:i1] = \
                     prod.reshape(og, n1 - n0, i1 - i0, pitch)[..., :wo].transpose(1, 0, 2, 3)
+    if grad_weight_vo is not None:
+        grad_weight_t = grad_weight_vo.transpose(0, 2, 1).reshape(groups, k, og)
     return y, None if upstream is None else _weight_layout(grad_weight_t, w.shape)
 
 
