@@ -29,15 +29,20 @@ are built no larger (:func:`_budget`; not col2im's, whose product has K rows). E
 buffers between calls (:func:`_workspace`; :func:`release_workspace` lets go of them). With stride 1
 along the width the columns are "wide" (:func:`cnnbook.windows.sliding_windows_wide`): every tap's
 columns are one contiguous run of the padded input, at the price of ``W_p - W_out`` discarded columns
-per row (and col2im sums the taps of a kernel row along the columns before adding them in,
-:func:`_kernel_row_sum`). With stride 1 the input gradient is the correlation above when its product is
-the larger one (``C/groups`` rows, inner dimension ``C_out/groups k_h k_w``), col2im otherwise. The
-weight gradient comes from the same pass over the blocks: with the correlation, from the columns of the
-padded gradient and the input itself (rotated back, ``dW`` is the weight gradient of that correlation
-for the upstream ``X``); with col2im, from the same copy of each block of the gradient and the input's
-columns (when the two have the same blocks). A large call splits its samples between threads, each with
-a single-threaded BLAS (:func:`_by_samples`; a small one only while they are awake, as in a loop of
-calls). The layout stays NCHW throughout.
+per row; then tap ``(u, v)``'s columns are tap ``(u, 0)``'s shifted by ``v d_w``, so only the first
+column of taps is copied and the weight's ``k_w`` columns of taps, stacked as rows, multiply it, the
+product's ``k_w`` blocks of rows added shifted (:func:`_stacked_sum`; for ``C/groups k_h`` of at least
+:data:`_STACK_MIN`). col2im sums the taps of a kernel row along the columns before adding them in, in
+the same way: by one product of the weight with the gradient and its shifted copies stacked, or for
+few rows by adding shifted blocks of the product (:func:`_kernel_row_sum`). With stride 1 the input
+gradient is the correlation above when its product is the larger one (``C/groups`` rows, inner
+dimension ``C_out/groups k_h k_w``), col2im otherwise. The weight gradient comes from the same pass
+over the blocks: with the correlation, from the columns of the padded gradient and the input itself
+(rotated back, ``dW`` is the weight gradient of that correlation for the upstream ``X``; with stacked
+columns, from the input and its shifted copies); with col2im, from the same copy of each block of the
+gradient and the input's columns (when the two have the same blocks). A large call splits its samples
+between threads, each with a single-threaded BLAS (:func:`_by_samples`; a small one only while they
+are awake, as in a loop of calls). The layout stays NCHW throughout.
 
 Unbatched inputs ``(C, H, W)`` (``(C, L)`` for 1-D) are accepted like torch and give unbatched results.
 float32 inputs give float32 results, float64 (or mixed) give float64.
@@ -266,9 +271,9 @@ class _Columns:
 
     With ``stack`` (a forward product's rows, ``k_w C_out/groups``; see :func:`_stacked_sum`), wide
     columns of a kernel wider than 1 with at least :data:`_STACK_MIN` taps per column of the kernel
-    (``C/groups k_h``) are built for the first column of taps only (``v = 0``, ``K = C/groups k_h`` rows): tap ``v``'s columns are the same
-    rows shifted by ``v d_w`` entries, so each row is followed by ``(k_w - 1) d_w`` zero columns
-    (``spare``) that the last shift reads.
+    (``C/groups k_h``) are built for the first column of taps only (``v = 0``, ``K = C/groups k_h``
+    rows): tap ``v``'s columns are the same rows shifted by ``v d_w`` entries, so each row is followed
+    by ``(k_w - 1) d_w`` zero columns (``spare``) that the last shift reads.
     """
 
     def __init__(self, x: np.ndarray, kernel, stride, pad, dilation, out, groups: int, budget: int,
@@ -325,8 +330,8 @@ def _gradient_columns(g: np.ndarray, n0: int, n1: int, i0: int, i1: int, c0: int
     columns, else a copy.
 
     With ``shifts`` = ``k_w`` (wide columns): ``k_w`` such blocks of rows, block ``v`` shifted right by
-    ``v d_w`` columns (zeros in front; what falls off the end is extra columns, zero), for the input
-    gradient by :func:`_backward`."""
+    ``v d_w`` columns (zeros in front; what falls off the end is extra columns, zero), for the products
+    with stacked taps (:func:`_backward`'s input gradient, :func:`_forward`'s weight gradient)."""
     wo, og = g.shape[3], c1 - c0
     if pitch == wo and n1 - n0 == 1 and shifts == 1:
         return g[n0, c0:c1, i0:i1].reshape(og, -1)
