@@ -213,6 +213,50 @@ def test_conv2d_blocks_of_columns_match_torch(budget, cfg):
         assert_close(got, want, cfg["dtype"], what)
 
 
+@pytest.mark.parametrize("stack_min", [1, 10**9], ids=["all-stacked", "none-stacked"])
+@given(cfg=conv_configs(ndim=2, allow_string_padding=False))
+def test_conv2d_stacked_taps_match_torch(stack_min, cfg):
+    """With stride 1 along the width the columns of the kernel's first column of taps, shifted, stand
+    for the others (the weight's columns of taps stacked as rows; the gradient and its shifted copies
+    in the backward pass) from ``C/groups k_h >= _STACK_MIN`` on: with every such layer stacked, and
+    with none, the forward, the gradients and a weight gradient alone still equal torch's."""
+    from cnnbook.functional import conv as conv_module
+
+    rng, (x, w, b), kw, g, (yt, gxt, gwt, gbt) = _torch_conv2d_and_grads(cfg)
+    with mock.patch.object(conv_module, "_STACK_MIN", stack_min):
+        y = F.conv2d(x, w, b, **kw)
+        gx, gw, gb = F.conv2d_backward(g, x, w, **kw)
+        gw_alone = F.conv2d_backward(g, x, w, **kw, output_mask=(False, True, False))[1]
+    assert_close(y, yt, cfg["dtype"], "forward")
+    for got, want, what in [(gx, gxt, "grad_input"), (gw, gwt, "grad_weight"), (gb, gbt, "grad_bias"),
+                            (gw_alone, gwt, "grad_weight alone")]:
+        assert_close(got, want, cfg["dtype"], what)
+
+
+@pytest.mark.parametrize("c_in, c_out, kernel, kw", [
+    (6, 16, (5, 5), {}),                                   # LeNet conv2: stacked forward and col2im
+    (32, 16, (3, 3), dict(padding=2, dilation=2)),         # correlation, weight gradient transposed
+    (64, 64, (3, 3), dict(padding=1)),                     # correlation, weight gradient as it is
+    (16, 6, (5, 5), dict(padding=4)),                      # stride-1 transposed-convolution shape
+    (8, 8, (3, 5), dict(padding=(1, 2), groups=2)),        # groups, a wide kernel
+], ids=["lenet2", "dilated-32-16", "resnet-64", "16-6", "groups"])
+def test_conv2d_stacked_layer_shapes_match_torch(c_in, c_out, kernel, kw):
+    """Layers the size of the book's whose C/groups k_h reach the stacking threshold, float32."""
+    rng = np.random.default_rng(7)
+    groups = kw.get("groups", 1)
+    x = rng.standard_normal((3, c_in, 12, 14), dtype=np.float32)
+    w = rng.standard_normal((c_out, c_in // groups, *kernel), dtype=np.float32)
+    b = rng.standard_normal(c_out, dtype=np.float32)
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    yt = TF.conv2d(xt, wt, bt, **kw)
+    g = rng.standard_normal(tuple(yt.shape), dtype=np.float32)
+    yt.backward(torch.from_numpy(g))
+    assert_close(F.conv2d(x, w, b, **kw), yt, np.float32, "forward")
+    for got, want, what in zip(F.conv2d_backward(g, x, w, **kw), (xt.grad, wt.grad, bt.grad),
+                               ("grad_input", "grad_weight", "grad_bias")):
+        assert_close(got, want, np.float32, what)
+
+
 @pytest.mark.parametrize("slice_bytes", [1, 200], ids=["one-column", "few-columns"])
 @given(cfg=conv_configs(ndim=2, allow_string_padding=False))
 def test_conv2d_products_in_column_slices_match_torch(slice_bytes, cfg):
