@@ -197,6 +197,22 @@ def _torch_conv2d_and_grads(cfg):
     return rng, (x, w, b), kw, g, (yt, xt.grad, wt.grad, bt.grad)
 
 
+def _assert_conv2d_and_grads_are_torchs(cfg, **settings):
+    """conv2d, its gradients and a weight gradient alone, with the conv module's ``settings`` patched,
+    equal torch's forward and autograd for ``cfg``."""
+    from cnnbook.functional import conv as conv_module
+
+    rng, (x, w, b), kw, g, (yt, gxt, gwt, gbt) = _torch_conv2d_and_grads(cfg)
+    with mock.patch.multiple(conv_module, **settings):
+        y = F.conv2d(x, w, b, **kw)
+        gx, gw, gb = F.conv2d_backward(g, x, w, **kw)
+        gw_alone = F.conv2d_backward(g, x, w, **kw, output_mask=(False, True, False))[1]
+    assert_close(y, yt, cfg["dtype"], "forward")
+    for got, want, what in [(gx, gxt, "grad_input"), (gw, gwt, "grad_weight"), (gb, gbt, "grad_bias"),
+                            (gw_alone, gwt, "grad_weight alone")]:
+        assert_close(got, want, cfg["dtype"], what)
+
+
 @pytest.mark.parametrize("budget", [1, 3000, 40000], ids=["output-rows", "few-samples", "many-samples"])
 @given(cfg=conv_configs(ndim=2, allow_string_padding=False))
 def test_conv2d_blocks_of_columns_match_torch(budget, cfg):
@@ -220,17 +236,7 @@ def test_conv2d_stacked_taps_match_torch(stack_min, cfg):
     for the others (the weight's columns of taps stacked as rows; the gradient and its shifted copies
     in the backward pass) from ``C/groups k_h >= _STACK_MIN`` on: with every such layer stacked, and
     with none, the forward, the gradients and a weight gradient alone still equal torch's."""
-    from cnnbook.functional import conv as conv_module
-
-    rng, (x, w, b), kw, g, (yt, gxt, gwt, gbt) = _torch_conv2d_and_grads(cfg)
-    with mock.patch.object(conv_module, "_STACK_MIN", stack_min):
-        y = F.conv2d(x, w, b, **kw)
-        gx, gw, gb = F.conv2d_backward(g, x, w, **kw)
-        gw_alone = F.conv2d_backward(g, x, w, **kw, output_mask=(False, True, False))[1]
-    assert_close(y, yt, cfg["dtype"], "forward")
-    for got, want, what in [(gx, gxt, "grad_input"), (gw, gwt, "grad_weight"), (gb, gbt, "grad_bias"),
-                            (gw_alone, gwt, "grad_weight alone")]:
-        assert_close(got, want, cfg["dtype"], what)
+    _assert_conv2d_and_grads_are_torchs(cfg, _STACK_MIN=stack_min)
 
 
 @pytest.mark.parametrize("c_in, c_out, kernel, kw", [
@@ -263,17 +269,7 @@ def test_conv2d_products_in_column_slices_match_torch(slice_bytes, cfg):
     """Products with few output rows are taken in slices of columns (the weight gradient's summed over
     the slices): with every product sliced, down to one column per slice, the forward and autograd
     still equal torch's."""
-    from cnnbook.functional import conv as conv_module
-
-    rng, (x, w, b), kw, g, (yt, gxt, gwt, gbt) = _torch_conv2d_and_grads(cfg)
-    with mock.patch.object(conv_module, "_FEW_ROWS", 10**9), mock.patch.object(conv_module, "_SLICE_BYTES", slice_bytes):
-        y = F.conv2d(x, w, b, **kw)
-        gx, gw, gb = F.conv2d_backward(g, x, w, **kw)
-        gw_alone = F.conv2d_backward(g, x, w, **kw, output_mask=(False, True, False))[1]
-    assert_close(y, yt, cfg["dtype"], "forward")
-    for got, want, what in [(gx, gxt, "grad_input"), (gw, gwt, "grad_weight"), (gb, gbt, "grad_bias"),
-                            (gw_alone, gwt, "grad_weight alone")]:
-        assert_close(got, want, cfg["dtype"], what)
+    _assert_conv2d_and_grads_are_torchs(cfg, _FEW_ROWS=10**9, _SLICE_BYTES=slice_bytes)
 
 
 @pytest.mark.parametrize("parallel", [False, True], ids=["one-thread", "split"])

@@ -283,7 +283,7 @@ class _Columns:
         top, bottom, left, right = pad
         wp = width + left + right
         self.wide = sw == 1 and 2 * wp <= 3 * wo and (not exact or _finite(x))
-        self.stacked = stack > 0 and self.wide and kw > 1 and c // groups * kh >= _STACK_MIN
+        self.stacked = stack > 0 and self.wide and _stacks(c // groups, kernel)
         self.groups, self.wo, self.k = groups, wo, c // groups * kh * (1 if self.stacked else kw)
         self.spare = (kw - 1) * dw if self.stacked else 0
         if self.wide:   # the discarded entries of the last row read past the plane: one spare row
@@ -306,15 +306,12 @@ class _Columns:
         (+ ``spare``))."""
         cg = self.view.shape[1] // self.groups
         block = self.view[n0:n1, g * cg:(g + 1) * cg, :, :, i0:i1].transpose(1, 2, 3, 0, 4, 5)
-        if not self.spare:
-            cols = self.buffer[:block.size].reshape(block.shape)
-            np.copyto(cols, block)
-            return cols.reshape(self.k, -1)
         length = block.size // self.k
         cols = self.buffer[:self.k * (length + self.spare)].reshape(self.k, length + self.spare)
         # a view (each axis of cols is split, none merged): the copy lands in cols
         np.copyto(cols[:, :length].reshape(block.shape), block)
-        cols[:, length:] = 0
+        if self.spare:
+            cols[:, length:] = 0
         return cols
 
     def gradient(self, g: np.ndarray, n0: int, n1: int, i0: int, i1: int, c0: int, c1: int,
@@ -394,9 +391,10 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=
     y = np.empty((n, c_out, ho, wo), dtype) if out is None else out
     products, pitch = _workspace("products"), columns.pitch
     k = cg * kh * kw
-    grad_weight_t = None if upstream is None else np.zeros((groups, k, og), dtype)
-    grad_weight_vo = np.zeros((groups, kw * og, columns.k), dtype) \
-        if upstream is not None and columns.stacked and columns.k < kw * og else None
+    # a stacked weight gradient is accumulated as its transpose ((v, o) rows) when that has more rows
+    transposed = upstream is not None and columns.stacked and columns.k < kw * og
+    grad_weight_t = None if upstream is None or transposed else np.zeros((groups, k, og), dtype)
+    grad_weight_vo = np.zeros((groups, kw * og, columns.k), dtype) if transposed else None
     copies, weight_products = _workspace("copies"), _workspace("weight products")
     for n0, n1, i0, i1 in columns.blocks:
         for g in range(groups):
@@ -407,7 +405,7 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=
                 # dW_mat^T's memory read as rows (c, u) and columns (v, o)
                 vm = _gradient_columns(upstream, n0, n1, i0, i1, g * og, (g + 1) * og, pitch, copies,
                                        kw, dilation[1])
-                if columns.k >= kw * og:
+                if not transposed:
                     _add_product(grad_weight_t[g].reshape(columns.k, kw * og), cols[:, :vm.shape[1]], vm.T,
                                  weight_products(columns.k, kw * og, dtype=dtype))
                 else:   # its transpose, the product with more rows than columns (faster), transposed at the end
@@ -428,7 +426,7 @@ def _forward(x, w, stride, pad, dilation, groups, bias=None, out=None, upstream=
             if not whole:
                 y[n0:n1, g * og:(g + 1) * og, i0:i1] = \
                     prod.reshape(og, n1 - n0, i1 - i0, pitch)[..., :wo].transpose(1, 0, 2, 3)
-    if grad_weight_vo is not None:
+    if transposed:
         grad_weight_t = grad_weight_vo.transpose(0, 2, 1).reshape(groups, k, og)
     return y, None if upstream is None else _weight_layout(grad_weight_t, w.shape)
 
@@ -457,6 +455,13 @@ def _stacked_sum(z: np.ndarray, og: int, dw: int, length: int) -> np.ndarray:
 #: (LeNet's first layer, 5: 1.6x slower stacked; a CIFAR first layer, 9: even; LeNet's second, 30:
 #: 1.7x faster).
 _STACK_MIN = 16
+
+
+def _stacks(channels: int, kernel) -> bool:
+    """Whether wide columns of ``channels`` (per group) and this kernel are stacked (:func:`_stacked_sum`,
+    and its transpose in :func:`_backward`): a kernel wider than 1, ``channels k_h >= _STACK_MIN``."""
+    kh, kw = kernel
+    return kw > 1 and channels * kh >= _STACK_MIN
 
 
 #: Channels (rows of ``W_mat``) below which a block's products are taken in slices of at most
@@ -563,7 +568,7 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
     blocks = _blocks(n, ho, k * pitch * np.dtype(dtype).itemsize, _COLS_BUDGET)   # col2im's product has K rows
     # W_mat^T per group, its rows in the order (u, v, c) (K, C_out/groups): each tap's rows of dcols together
     # (stacked: W_u of every kernel row u, stacked, its rows (u, c), its columns (v, o))
-    stacked = wide and kw > 1 and kh * cg >= _STACK_MIN
+    stacked = wide and _stacks(cg, (kh, kw))
     wt = np.ascontiguousarray(w.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1)).reshape(groups, k, og) \
         if not stacked else np.ascontiguousarray(w.reshape(groups, og, cg, kh, kw).transpose(0, 3, 2, 4, 1)).reshape(
             groups, kh * cg, kw * og)
