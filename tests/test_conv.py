@@ -244,7 +244,7 @@ def test_conv2d_stacked_taps_match_torch(stack_min, cfg):
     (32, 16, (3, 3), dict(padding=2, dilation=2)),         # correlation, weight gradient transposed
     (64, 64, (3, 3), dict(padding=1)),                     # correlation, weight gradient as it is
     (16, 6, (5, 5), dict(padding=4)),                      # stride-1 transposed-convolution shape
-    (8, 8, (3, 5), dict(padding=(1, 2), groups=2)),        # groups, a wide kernel
+    (32, 16, (3, 5), dict(padding=(1, 2), groups=2)),      # groups (16 channels each), a wide kernel
 ], ids=["lenet2", "dilated-32-16", "resnet-64", "16-6", "groups"])
 def test_conv2d_stacked_layer_shapes_match_torch(c_in, c_out, kernel, kw):
     """Layers the size of the book's whose C/groups k_h reach the stacking threshold, float32."""
