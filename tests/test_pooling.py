@@ -200,9 +200,12 @@ def test_avg_pool2d_ceil_mode_divisor_edge_case():
     assert_close(F.avg_pool2d(x6, **kw), TF.avg_pool2d(to_torch(x6), **kw), np.float64, "ceil no pad")
 
 
+@pytest.mark.parametrize("split", ["threads", "chunks", "threads and chunks"])
 @given(cfg=pool_configs(), acfg=pool_configs(with_dilation=False), count_include_pad=st.booleans())
-def test_pooling_split_between_threads_matches_torch(cfg, acfg, count_include_pad):
-    """Large inputs split their samples between threads (two here, as if every input were large)."""
+def test_pooling_split_between_threads_matches_torch(split, cfg, acfg, count_include_pad):
+    """Large inputs split their samples between threads (two here, as if every input were large), and a
+    thread's part larger than the cache is pooled in chunks of samples (one sample each here)."""
+    from contextlib import ExitStack
     from unittest import mock
 
     from threadpoolctl import threadpool_limits
@@ -219,15 +222,24 @@ def test_pooling_split_between_threads_matches_torch(cfg, acfg, count_include_pa
     yat = TF.avg_pool2d(xat, **akw)
     ga = randn(rng, tuple(yat.shape), acfg["dtype"])
     yat.backward(to_torch(ga))
-    with threadpool_limits(limits=2, user_api="blas"), mock.patch.object(pooling_module, "_PARALLEL_WORK", 0):
+    with ExitStack() as patches:
+        patches.enter_context(threadpool_limits(limits=2, user_api="blas"))
+        if "threads" in split:
+            patches.enter_context(mock.patch.object(pooling_module, "_PARALLEL_WORK", 0))
+        if "chunks" in split:
+            patches.enter_context(mock.patch.object(pooling_module, "_CHUNK_BYTES", 1))
         y, idx = F.max_pool2d(x, **kw, return_indices=True)
         values = F.max_pool2d(x, **kw)
         gi = F.max_pool2d_backward(g, x, **kw)
+        saved_values, arg = pooling_module._max_pool2d_saving(x, **kw)
+        saved_gi = pooling_module._max_pool2d_backward_saved(g, x, arg, **kw)
         ya = F.avg_pool2d(xa, **akw)
         gai = F.avg_pool2d_backward(ga, xa, **akw)
     assert_close(y, yt, cfg["dtype"], "max_pool2d")
     assert_close(values, yt, cfg["dtype"], "max_pool2d values")
     np.testing.assert_array_equal(idx, it.numpy())
     assert_close(gi, xt.grad, cfg["dtype"], "max_pool2d grad_input")
+    assert_close(saved_values, yt, cfg["dtype"], "max_pool2d values, arg-max saved")
+    assert_close(saved_gi, xt.grad, cfg["dtype"], "max_pool2d grad_input from the saved arg-max")
     assert_close(ya, yat, acfg["dtype"], "avg_pool2d")
     assert_close(gai, xat.grad, acfg["dtype"], "avg_pool2d grad_input")
