@@ -33,7 +33,11 @@ def sliding_windows(padded: np.ndarray, kernel_size: tuple[int, int], stride: tu
     that fits, :func:`cnnbook.shapes.conv_output_size` of the padded size.
     """
     (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
-    fits = shapes.conv_output_size(padded.shape[-2:], (kh, kw), (sh, sw), 0, (dh, dw))
+    fits = (0, 0)
+    if all(type(q) is int and q >= 1 for q in (kh, kw, sh, sw, dh, dw)):   # the formula, without the checks
+        fits = tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(padded.shape[-2:], kernel_size, stride, dilation))
+    if min(fits) < 1:   # checked, and any bad argument explained, there
+        fits = shapes.conv_output_size(padded.shape[-2:], (kh, kw), (sh, sw), 0, (dh, dw))
     ho, wo = fits if out_size is None else out_size
     if ho > fits[0] or wo > fits[1]:
         raise ValueError(f"out_size: {(ho, wo)} windows do not fit in the padded shape {padded.shape[-2:]}, "
