@@ -237,8 +237,14 @@ def _budget(channels: int) -> int:
 
 
 def _finite(a: np.ndarray) -> bool:
-    """Whether every entry of ``a`` is a finite number."""
-    return bool(np.isfinite(a).all())
+    """Whether every entry of ``a`` is a finite number, judged by the sum of their squares: a NaN or an
+    infinity makes it NaN or infinite, and so, falsely, does a sum beyond the dtype's range (in float32
+    3.4e38: entries of about 1e17 and more). Every caller chooses a path by it whose alternative, for inputs with
+    NaN or infinities, is exact for any input, only slower. One BLAS dot product reads ``a`` once and
+    writes nothing: about half the time of ``np.isfinite(a).all()``, which writes a mask first."""
+    flat = a.ravel()
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.dot(flat, flat)))
 
 
 def _blocks(n: int, ho: int, row_bytes: int, budget: int):
