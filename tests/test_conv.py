@@ -239,6 +239,14 @@ def test_conv2d_stacked_taps_match_torch(stack_min, cfg):
     _assert_conv2d_and_grads_are_torchs(cfg, _STACK_MIN=stack_min)
 
 
+@given(cfg=conv_configs(ndim=2, allow_string_padding=False))
+def test_conv2d_paths_for_nonfinite_inputs_match_torch_on_finite_ones(cfg):
+    """Every path chosen for inputs holding NaN or infinities (ordinary columns, col2im instead of the
+    correlation, the weight gradient tap by tap or on its own) is exact for finite inputs too: a sum of
+    squares beyond the dtype's range sends finite inputs there (``_finite`` is False), as here for all."""
+    _assert_conv2d_and_grads_are_torchs(cfg, _finite=lambda a: False)
+
+
 @pytest.mark.parametrize("c_in, c_out, kernel, kw", [
     (6, 16, (5, 5), {}),                                   # LeNet conv2: stacked forward and col2im
     (32, 16, (3, 3), dict(padding=2, dilation=2)),         # correlation, weight gradient transposed
