@@ -17,6 +17,8 @@ made. The forward passes reduce in two stages, each window row over its ``k_w`` 
 of each window: ``k_w + k_h - 2`` whole-array operations (``np.maximum(..., out=)`` or ``np.add``)
 instead of ``k_h k_w - 1``, the first stage on arrays as tall as the input. The backward passes send
 the upstream gradient back through the offset views (a plain assignment when windows do not overlap).
+A large input is pooled a chunk of samples at a time (:data:`_CHUNK_BYTES`), so that each chunk stays in
+the core's cache over those passes, and split between threads (:func:`_by_parts`).
 The loop versions in :mod:`cnnbook.reference.pooling` spell out the same formulas index by index; sizes come from
 :func:`cnnbook.shapes.pool_output_size`.
 """
