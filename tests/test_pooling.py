@@ -243,3 +243,20 @@ def test_pooling_split_between_threads_matches_torch(split, cfg, acfg, count_inc
     assert_close(saved_gi, xt.grad, cfg["dtype"], "max_pool2d grad_input from the saved arg-max")
     assert_close(ya, yat, acfg["dtype"], "avg_pool2d")
     assert_close(gai, xat.grad, acfg["dtype"], "avg_pool2d grad_input")
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_pooling_of_an_empty_batch_matches_torch(kind):
+    """A batch of no samples pools to no samples (forward and backward), as in torch."""
+    import torch
+
+    x = np.zeros((0, 3, 6, 6), np.float32)
+    kw = dict(kernel_size=3, stride=2, padding=1)
+    fwd, bwd, tfwd = ((F.max_pool2d, F.max_pool2d_backward, TF.max_pool2d) if kind == "max"
+                      else (F.avg_pool2d, F.avg_pool2d_backward, TF.avg_pool2d))
+    xt = torch.zeros(x.shape, requires_grad=True)
+    yt = tfwd(xt, **kw)
+    yt.backward(torch.zeros(yt.shape))
+    y = fwd(x, **kw)
+    assert y.shape == tuple(yt.shape)
+    assert bwd(np.zeros(y.shape, np.float32), x, **kw).shape == tuple(xt.grad.shape)

@@ -97,7 +97,7 @@ def _by_parts(a: PoolArgs, fn, *per_sample: np.ndarray):
     with the input. A part larger than twice :data:`_CHUNK_BYTES` of input is pooled a chunk of samples
     at a time, in order."""
     n, work = a.input.shape[0], a.input.size * a.kernel_size[0] * a.kernel_size[1]
-    sample = max(1, a.input[0].nbytes)
+    sample = max(1, a.input[:1].nbytes)   # bytes of one sample (1 for an empty batch)
 
     def samples(n0: int, n1: int):
         return fn(replace(a, input=a.input[n0:n1],
