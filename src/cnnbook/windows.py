@@ -24,6 +24,12 @@ from . import shapes
 __all__ = ["sliding_windows", "sliding_windows_wide", "sliding_windows_nd"]
 
 
+def _out_length(size: int, k: int, s: int, padding: int, d: int) -> int:
+    """``floor((size + padding - d(k - 1) - 1) / s) + 1`` (``padding``: both sides together), for sizes
+    already checked (:func:`cnnbook.shapes.conv_output_size` checks and explains them)."""
+    return (size + padding - d * (k - 1) - 1) // s + 1
+
+
 def sliding_windows(padded: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, int] = (1, 1),
                     dilation: tuple[int, int] = (1, 1), out_size: tuple[int, int] | None = None) -> np.ndarray:
     """Read-only view of the windows of an already padded ``(..., H_p, W_p)`` array, no copy.
@@ -35,7 +41,7 @@ def sliding_windows(padded: np.ndarray, kernel_size: tuple[int, int], stride: tu
     (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
     fits = (0, 0)
     if all(type(q) is int and q >= 1 for q in (kh, kw, sh, sw, dh, dw)):   # the formula, without the checks
-        fits = tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(padded.shape[-2:], kernel_size, stride, dilation))
+        fits = (_out_length(padded.shape[-2], kh, sh, 0, dh), _out_length(padded.shape[-1], kw, sw, 0, dw))
     if min(fits) < 1:   # checked, and any bad argument explained, there
         fits = shapes.conv_output_size(padded.shape[-2:], (kh, kw), (sh, sw), 0, (dh, dw))
     ho, wo = fits if out_size is None else out_size

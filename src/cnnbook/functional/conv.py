@@ -57,7 +57,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..arguments import ConvArgs, IntOrTuple, Padding, check_output_mask, conv_args, conv_transpose_args
-from ..windows import sliding_windows, sliding_windows_wide
+from ..windows import _out_length, sliding_windows, sliding_windows_wide
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv1d_backward", "conv2d_backward",
            "conv_transpose2d_backward"]
@@ -186,12 +186,6 @@ def release_workspace() -> None:
                 b.data = np.empty(0, np.uint8)
 
 
-def _out_length(size: int, k: int, s: int, padding: int, d: int) -> int:
-    """``floor((size + padding - d(k - 1) - 1) / s) + 1`` (``padding``: both sides together), for sizes
-    already checked (:func:`cnnbook.shapes.conv_output_size` checks and explains them)."""
-    return (size + padding - d * (k - 1) - 1) // s + 1
-
-
 def _conv_work(n: int, out_size, weight_shape) -> float:
     """Multiply-adds x 2 of a convolution: ``2 N H_out W_out C_out (C/groups) k_h k_w``."""
     return 2.0 * n * out_size[0] * out_size[1] * float(np.prod(weight_shape))
@@ -239,9 +233,9 @@ def _budget(channels: int) -> int:
 def _finite(a: np.ndarray) -> bool:
     """Whether every entry of ``a`` is a finite number, judged by the sum of their squares: a NaN or an
     infinity makes it NaN or infinite, and so, falsely, does a sum beyond the dtype's range (in float32
-    3.4e38: entries of about 1e17 and more). Every caller chooses a path by it whose alternative, for inputs with
-    NaN or infinities, is exact for any input, only slower. One BLAS dot product reads ``a`` once and
-    writes nothing: about half the time of ``np.isfinite(a).all()``, which writes a mask first."""
+    3.4e38: entries of about 1e17 and more). Every caller chooses a path by it whose alternative, for
+    inputs with NaN or infinities, is exact for any input, only slower. One BLAS dot product reads ``a``
+    once and writes nothing: about half the time of ``np.isfinite(a).all()``, which writes a mask first."""
     flat = a.ravel()
     with np.errstate(over="ignore", invalid="ignore"):
         return bool(np.isfinite(np.dot(flat, flat)))
