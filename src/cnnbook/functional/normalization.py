@@ -28,19 +28,27 @@ from ..arguments import BatchNormArgs, batch_norm_args
 __all__ = ["batch_norm", "batch_norm_backward"]
 
 
-def _statistics(a: BatchNormArgs) -> tuple[np.ndarray, np.ndarray]:
-    """``(mu, sigma2)`` per channel, shape (C,): the batch's (biased variance) or the running ones."""
+def _channel_sum(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """``sum_{n, m} A[n, c, m]`` (or of ``A B``) per channel, shape (C,): one pass over the operands
+    (``np.einsum``; ``a.sum(axis=(0, 2))`` is about twice as slow, and ``(a * b).sum(...)`` also writes
+    the product)."""
+    return np.einsum("ncm->c", a) if b is None else np.einsum("ncm,ncm->c", a, b)
+
+
+def _centred(a: BatchNormArgs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(X - mu_c, 1/sqrt(sigma2_c + eps), mu, sigma2)``, shapes (N, C, M), (C,), (C,), (C,): the batch's
+    statistics (biased variance) or the running ones. The first is a new array, which the callers scale
+    in place. The batch variance is the mean of the squared deviations from the mean (two passes over
+    the input: more accurate than ``E[X^2] - mu^2``)."""
     if a.training:
-        mean = a.input.mean(axis=(0, 2))
-        var = ((a.input - mean[None, :, None]) ** 2).mean(axis=(0, 2))
-        return mean, var
-    return a.running_mean.astype(a.dtype), a.running_var.astype(a.dtype)
-
-
-def _normalised(a: BatchNormArgs, mean: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(X_hat, 1/sqrt(sigma2 + eps))``, shapes (N, C, M) and (C,)."""
+        mean = _channel_sum(a.input) / a.count
+        centred = a.input - mean[None, :, None]
+        var = _channel_sum(centred, centred) / a.count
+    else:
+        mean, var = a.running_mean.astype(a.dtype), a.running_var.astype(a.dtype)
+        centred = a.input - mean[None, :, None]
     inv_std = (1.0 / np.sqrt(var + a.eps)).astype(a.dtype, copy=False)
-    return (a.input - mean[None, :, None]) * inv_std[None, :, None], inv_std
+    return centred, inv_std, mean, var
 
 
 def batch_norm(input: ArrayLike, running_mean: np.ndarray | None, running_var: np.ndarray | None,
@@ -73,18 +81,16 @@ def batch_norm(input: ArrayLike, running_mean: np.ndarray | None, running_var: n
     output : ndarray, the input's shape
     """
     a = batch_norm_args(input, running_mean, running_var, weight, bias, training, momentum, eps)
-    mean, var = _statistics(a)
-    x_hat, _ = _normalised(a, mean, var)
-    y = x_hat
-    if a.weight is not None:
-        y = y * a.weight[None, :, None]
+    y, inv_std, mean, var = _centred(a)
+    # Y = (X - mu) (gamma s) + beta with s = 1/sqrt(sigma2 + eps), in place on the new array X - mu
+    y *= (inv_std if a.weight is None else a.weight * inv_std)[None, :, None]
     if a.bias is not None:
-        y = y + a.bias[None, :, None]
+        y += a.bias[None, :, None]
     if a.training and a.running_mean is not None:
         m = a.count
         a.running_mean[...] = (1 - a.momentum) * a.running_mean + a.momentum * mean
         a.running_var[...] = (1 - a.momentum) * a.running_var + a.momentum * var * (m / (m - 1))
-    return a.finish(y.astype(a.dtype, copy=False))
+    return a.finish(y)
 
 
 def batch_norm_backward(grad_output: ArrayLike, input: ArrayLike, running_mean: ArrayLike | None,
@@ -118,17 +124,17 @@ def batch_norm_backward(grad_output: ArrayLike, input: ArrayLike, running_mean: 
     """
     a = batch_norm_args(input, running_mean, running_var, weight, bias, training, 0.1, eps,
                         grad_output=grad_output)
-    mean, var = _statistics(a)
-    x_hat, inv_std = _normalised(a, mean, var)
+    d, inv_std, _, _ = _centred(a)           # D = X - mu, and X_hat = s D
     g = a.grad_output
-    grad_bias = g.sum(axis=(0, 2))
-    grad_weight = (g * x_hat).sum(axis=(0, 2))
-    gamma = np.ones(g.shape[1], a.dtype) if a.weight is None else a.weight
-    scale = (gamma * inv_std)[None, :, None]
+    grad_bias = _channel_sum(g)
+    grad_weight = _channel_sum(g, d) * inv_std
+    scale = inv_std if a.weight is None else a.weight * inv_std        # gamma s
+    grad_input = g * scale[None, :, None]
     if a.training:
+        # gamma s / m (m G - sum G - X_hat sum G X_hat) = gamma s G - (gamma s^2 sum G X_hat / m) D
+        # - gamma s sum G / m: in place on D, one pass for each term
         m = a.count
-        grad_input = scale / m * (m * g - grad_bias[None, :, None] - x_hat * grad_weight[None, :, None])
-    else:
-        grad_input = scale * g
-    return (a.finish(grad_input.astype(a.dtype, copy=False)), grad_weight.astype(a.dtype, copy=False),
-            grad_bias.astype(a.dtype, copy=False))
+        d *= (-scale * inv_std * grad_weight / m)[None, :, None]
+        grad_input += d
+        grad_input += (-scale * grad_bias / m)[None, :, None]
+    return (a.finish(grad_input), grad_weight.astype(a.dtype, copy=False), grad_bias.astype(a.dtype, copy=False))
