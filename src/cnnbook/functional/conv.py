@@ -68,8 +68,12 @@ __all__ = ["conv1d", "conv2d", "conv_transpose2d", "conv1d_backward", "conv2d_ba
 _COLS_BUDGET = 2 * 2**20
 
 #: Work (floating-point operations) from which a call splits its samples between threads: from about
-#: 0.1 ms of products (a LeNet-size layer), where the halves gain more than handing one to a thread costs.
-_PARALLEL_WORK = 10e6
+#: 0.3 ms of products (LeNet's second layer, forward), where the halves gain more than handing one to a
+#: thread costs. Below, two threads lose: each half of a call carries the whole call's Python and
+#: small copies, which run one thread at a time (measured in a loop of calls, split / one thread: the
+#: backward of a 32x32x4x4 3x3 layer, 19 MFLOP, 1.6x slower; LeNet's first layer forward, 15 MFLOP,
+#: 1.5x; LeNet's second forward, 31 MFLOP, 0.87x).
+_PARALLEL_WORK = 30e6
 
 #: Largest scratch area (bytes) a thread keeps between calls (:func:`_workspace`): a few column
 #: budgets, or the padded input of a block of samples of a ResNet-size layer.
