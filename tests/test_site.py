@@ -326,7 +326,12 @@ def test_a_page_from_disk(site, browser):
     log = PageLog(page, prefix, site)
     try:
         page.goto(prefix + "index.html")  # the entry point a reader double-clicks (redirects)
+        page.wait_for_url("**/book/intro.html")
         page.wait_for_load_state("networkidle")
+        # the first page typeset and its fonts loaded before we leave it: a font MathJax asks for late
+        # would otherwise be cancelled by the next navigation (a failed request, ERR_ABORTED)
+        _wait_for_mathjax(page)
+        page.evaluate("() => document.fonts.ready.then(() => 1)")
         page.goto(target.as_uri())
         page.wait_for_load_state("networkidle")
         _check_math(page, target.name)
