@@ -133,7 +133,11 @@ def timed_pair(ours, theirs, repeat: int) -> tuple[float, float]:
 
 def peak_memory(fn) -> int:
     """Bytes allocated at the peak of ``fn()`` (tracemalloc; NumPy reports its buffers to it), starting
-    without the scratch the convolutions keep between calls, so a call's own scratch counts in full."""
+    without the scratch the convolutions keep between calls, so a call's own scratch counts in full.
+    ``fn`` runs once before, so a call that splits its samples between threads finds them awake and
+    splits, as in a loop of calls (each thread then holds its own scratch): the figure no longer depends
+    on how long ago the previous call ended."""
+    fn()
     release_workspace()
     tracemalloc.start()
     try:
