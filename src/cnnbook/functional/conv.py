@@ -514,13 +514,13 @@ def _forward_sample_columns(x, w, stride, pad, dilation, groups, out_size, dtype
     return y
 
 
-def _weight_grad_sample_columns(x, g, kernel, stride, pad, dilation, groups, dtype, weight_grad):
-    """Adds ``dW_mat = sum_n G_n @ cols_n^T`` into ``weight_grad`` (groups, C_out/groups, K), sample by sample:
+def _weight_grad_sample_columns(x, g, kernel, stride, pad, dilation, groups, dtype) -> np.ndarray:
+    """``dW_mat = sum_n G_n @ cols_n^T`` sample by sample, in the weight's layout (C_out, C/groups, k_h, k_w):
     one batched product of the output gradients with the stacked ``cols_n^T``, then summed over the block."""
     n, (_, c_out, ho, wo) = x.shape[0], g.shape
-    cg, og = x.shape[1] // groups, c_out // groups
+    cg, og, k = x.shape[1] // groups, c_out // groups, x.shape[1] // groups * kernel[0] * kernel[1]
     view, step, area = _sample_columns(x, kernel, stride, pad, dilation, (ho, wo), dtype)
-    k = weight_grad.shape[2]
+    weight_grad = np.zeros((groups, og, k), dtype)
     products = _workspace("weight products")
     for n0 in range(0, n, step):
         n1 = min(n, n0 + step)
@@ -530,6 +530,7 @@ def _weight_grad_sample_columns(x, g, kernel, stride, pad, dilation, groups, dty
             np.matmul(g[n0:n1, gi * og:(gi + 1) * og].reshape(n1 - n0, og, ho * wo), cols.transpose(0, 2, 1),
                       out=each)
             weight_grad[gi] += each.sum(axis=0)
+    return weight_grad.reshape(c_out, cg, *kernel)
 
 
 def _backward_sample_columns(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
@@ -543,10 +544,8 @@ def _backward_sample_columns(g, w, x_shape, stride, pad, dilation, groups, out=N
     og, k = c_out // groups, cg * kh * kw
     dtype = np.result_type(g.dtype, w.dtype)
     itemsize = np.dtype(dtype).itemsize
-    grad_weight = None
-    if x is not None:
-        grad_weight = np.zeros((groups, og, k), dtype)
-        _weight_grad_sample_columns(x, g, (kh, kw), stride, pad, dilation, groups, dtype, grad_weight)
+    grad_weight = None if x is None else _weight_grad_sample_columns(x, g, (kh, kw), stride, pad, dilation,
+                                                                     groups, dtype)
     wt = np.ascontiguousarray(w.reshape(groups, og, k).transpose(0, 2, 1))
     step = max(1, _SAMPLE_BLOCK // (k * ho * wo * itemsize))
     hp, wp = h + top + bottom, width + left + right
@@ -570,7 +569,7 @@ def _backward_sample_columns(g, w, x_shape, stride, pad, dilation, groups, out=N
                         dcols[:, :, u, v]
         if not direct:
             grad_input[n0:n1] = padded[:n1 - n0, :, top:top + h, left:left + width]
-    return grad_input, None if grad_weight is None else grad_weight.reshape(w.shape)
+    return grad_input, grad_weight
 
 
 def _stacked_sum(z: np.ndarray, og: int, dw: int, length: int) -> np.ndarray:
@@ -807,9 +806,7 @@ def _weight_grad(x, g, kernel, stride, pad, dilation, groups):
     cg, og = c // groups, c_out // groups
     dtype = np.result_type(x.dtype, g.dtype)
     if _by_sample_columns(cg, kernel, stride, (ho, wo)):
-        grad_weight = np.zeros((groups, og, cg * kh * kw), dtype)
-        _weight_grad_sample_columns(x, g, kernel, stride, pad, dilation, groups, dtype, grad_weight)
-        return grad_weight.reshape(c_out, cg, kh, kw)
+        return _weight_grad_sample_columns(x, g, kernel, stride, pad, dilation, groups, dtype)
     columns = _Columns(x, kernel, stride, pad, dilation, (ho, wo), groups, _budget(og), exact=True)
     # accumulated transposed, dW_mat^T += cols_n @ G_n^T: the faster orientation of this product
     grad_weight_t = np.zeros((groups, cg * kh * kw, og), dtype)
