@@ -29,3 +29,16 @@ def test_wide_windows_need_the_spare_row():
     x = np.zeros((1, 1, 4, 4))
     with pytest.raises(ValueError, match=r"out_rows: 3 rows of wide windows"):
         sliding_windows_wide(x, (2, 2), 1, (1, 1), out_rows=3)
+
+
+@given(h=st.integers(1, 9), w=st.integers(1, 9), kh=st.integers(1, 3), sh=st.integers(1, 3),
+       dh=st.integers(1, 2), seed=st.integers(0, 2**16))
+def test_wide_windows_one_column_wide_need_no_spare_row(h, w, kh, sh, dh, seed):
+    # a kernel one column wide reads nothing past its row: every row of windows of x itself
+    assume(dh * (kh - 1) < h)
+    x = np.random.default_rng(seed).standard_normal((2, 3, h, w))
+    ordinary = sliding_windows(x, (kh, 1), (sh, 1), (dh, 1))
+    wide = sliding_windows_wide(x, (kh, 1), sh, (dh, 1), out_rows=ordinary.shape[-2])
+    np.testing.assert_array_equal(wide, ordinary)
+    with pytest.raises(ValueError, match="out_rows"):
+        sliding_windows_wide(x, (kh, 1), sh, (dh, 1), out_rows=ordinary.shape[-2] + 1)

@@ -68,12 +68,13 @@ def sliding_windows_wide(padded: np.ndarray, kernel_size: tuple[int, int], strid
     on into the next row (values to be discarded). Since ``(i, j)`` then step through memory like
     ``(row, column)``, a block of full rows of one tap is one contiguous run. The last row of the padded
     array is only read by discarded entries, so it must be a spare row (``H_p`` = the rows the windows
-    need + 1); ``out_rows`` defaults to every row of windows that fits above it.
+    need + 1); ``out_rows`` defaults to every row of windows that fits above it. A kernel one column
+    wide reads no entry past its row: given ``out_rows``, its windows may use the last row too.
     """
     (kh, kw), (dh, dw) = kernel_size, dilation
     hp, wp = padded.shape[-2:]
-    fits = (hp - 1 - dh * (kh - 1) - 1) // stride_h + 1
-    rows = fits if out_rows is None else out_rows
+    fits = (hp - (kw > 1) - dh * (kh - 1) - 1) // stride_h + 1
+    rows = (hp - 1 - dh * (kh - 1) - 1) // stride_h + 1 if out_rows is None else out_rows
     if rows > fits or dw * (kw - 1) >= wp or not padded.flags.c_contiguous:
         raise ValueError(f"out_rows: {rows} rows of wide windows of a {kernel_size} kernel do not fit in a "
                          f"C-contiguous padded shape {padded.shape[-2:]} with a spare last row")

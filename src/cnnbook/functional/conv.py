@@ -293,11 +293,15 @@ class _Columns:
         self.stacked = stack > 0 and self.wide and _stacks(c // groups, kernel)
         self.groups, self.wo, self.k = groups, wo, c // groups * kh * (1 if self.stacked else kw)
         self.spare = (kw - 1) * dw if self.stacked else 0
-        if self.wide:   # the discarded entries of the last row read past the plane: one spare row
+        if self.stacked:   # the first column of taps reads no entry past its row: no spare row, and
+            # without padding the input itself (the padded copy of LeNet's second layer cost as much as
+            # the copy of its columns)
+            source = x if any(pad) or x.flags.c_contiguous else np.ascontiguousarray(x)
+            self.view = sliding_windows_wide(_padded(source, pad, False, _workspace("padded input")), (kh, 1),
+                                             sh, dilation, ho)
+        elif self.wide:   # the discarded entries of the last row read past the plane: one spare row
             self.view = sliding_windows_wide(_padded(x, pad, True, _workspace("padded input")), kernel, sh,
                                              dilation, ho)
-            if self.stacked:
-                self.view = self.view[:, :, :, :1]
         else:
             self.view = sliding_windows(_padded(x, pad, False, _workspace("padded input")), kernel, stride,
                                         dilation, out)
@@ -716,9 +720,9 @@ def _backward(g, w, x_shape, stride, pad, dilation, groups, out=None, x=None):
         if not stacked else np.ascontiguousarray(w.reshape(groups, og, cg, kh, kw).transpose(0, 3, 2, 4, 1)).reshape(
             groups, kh * cg, kw * og)
     grad_input = np.empty((n, c, h, width), dtype) if out is None else out
-    # without padding the col2im adds go straight into grad_input; else into the padded block (with a
-    # spare row for the extra columns of the last row of wide columns), cropped
-    direct = not any(pad) and not wide
+    # without padding the col2im adds go straight into grad_input (wide columns' runs of rows too: each
+    # ends inside its plane); else into the padded block (with a spare row), cropped
+    direct = not any(pad) and (not wide or grad_input.flags.c_contiguous)
     most = max((b - a for a, b, _, _ in blocks), default=0)
     scratch = None if direct else _workspace("padded gradient").area(
         most * c * (hp + wide) * wp * np.dtype(dtype).itemsize).view(dtype).reshape(most, c, hp + wide, wp)
