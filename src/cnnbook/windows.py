@@ -77,7 +77,8 @@ def sliding_windows_wide(padded: np.ndarray, kernel_size: tuple[int, int], strid
     rows = (hp - 1 - dh * (kh - 1) - 1) // stride_h + 1 if out_rows is None else out_rows
     if rows > fits or dw * (kw - 1) >= wp or not padded.flags.c_contiguous:
         raise ValueError(f"out_rows: {rows} rows of wide windows of a {kernel_size} kernel do not fit in a "
-                         f"C-contiguous padded shape {padded.shape[-2:]} with a spare last row")
+                         f"C-contiguous padded shape {padded.shape[-2:]} with a spare last row (for a kernel "
+                         f"wider than 1)")
     *lead, row, col = padded.strides
     return as_strided(
         padded,

@@ -496,9 +496,9 @@ def _wide_samples(channels: int, kernel, out_channels: int, pad, width: int, wo:
     runs of ``W_out``: for a kernel wider than 1 with at least three times as many taps as output
     channels per group (``K >= 3 C_out/groups``), where cropping the product into ``Y`` afterwards (a run
     of ``W_out`` per output channel and row) costs much less than the copy saves (a run per tap and
-    row), and at most half again as many columns as outputs. Measured, one thread: LeNet's first layer
-    (25 taps, 6 channels) 0.84x; CIFAR's (27, 16) even; for the weight gradient, which would widen
-    ``G`` as well, 1.05x and 1.16x slower (not done)."""
+    row), and at most half again as many columns as outputs. Measured: LeNet's first layer (25 taps,
+    6 channels) 0.84-0.93x the time of im2col's runs on one thread, 0.91-0.95x on two; CIFAR's (27, 16)
+    even; the weight gradient, which would widen ``G`` as well, even or slower (not done)."""
     k = channels * kernel[0] * kernel[1]
     wp = width + pad[2] + pad[3]
     return kernel[1] > 1 and k >= 3 * out_channels and 2 * wp <= 3 * wo
