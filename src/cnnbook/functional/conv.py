@@ -296,7 +296,7 @@ class _Columns:
         if self.stacked:   # the first column of taps reads no entry past its row: no spare row, and
             # without padding the input itself (the padded copy of LeNet's second layer cost as much as
             # the copy of its columns)
-            source = x if any(pad) or x.flags.c_contiguous else np.ascontiguousarray(x)
+            source = x if any(pad) else np.ascontiguousarray(x)   # (x itself when contiguous)
             self.view = sliding_windows_wide(_padded(source, pad, False, _workspace("padded input")), (kh, 1),
                                              sh, dilation, ho)
         elif self.wide:   # the discarded entries of the last row read past the plane: one spare row
@@ -506,10 +506,10 @@ def _wide_samples(channels: int, kernel, out_channels: int, pad, width: int, wo:
 
 def _sample_block(view: np.ndarray, n0: int, n1: int, c0: int, c1: int, area: np.ndarray) -> np.ndarray:
     """im2col's matrices ``cols_n`` of samples ``n0:n1``, input channels ``c0:c1``, one after the other in
-    ``area``: (samples, K = channels k_h k_w, H_out W_out)."""
-    m, (kh, kw, ho, wo) = n1 - n0, view.shape[2:]
-    block = area[:m * (c1 - c0) * kh * kw * ho * wo].reshape(m, (c1 - c0) * kh * kw, ho * wo)
-    np.copyto(block.reshape(m, c1 - c0, kh, kw, ho, wo), view[n0:n1, c0:c1])
+    ``area``: (samples, K = channels k_h k_w, H_out x the windows' pitch: W_out, or W_p for wide ones)."""
+    m, (kh, kw, ho, pitch) = n1 - n0, view.shape[2:]
+    block = area[:m * (c1 - c0) * kh * kw * ho * pitch].reshape(m, (c1 - c0) * kh * kw, ho * pitch)
+    np.copyto(block.reshape(m, c1 - c0, kh, kw, ho, pitch), view[n0:n1, c0:c1])
     return block
 
 
