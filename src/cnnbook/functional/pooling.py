@@ -257,8 +257,8 @@ def _running_argmax(a: PoolArgs, xp: np.ndarray, offsets, itype) -> tuple[np.nda
 
     Up to 4 offsets, one scan of the offsets (:func:`_offset_planes`) in row-major order. Larger windows
     in two stages as :func:`_window_max` (measured faster from 3x3 on, slower for 2x2): the first maximum
-    of every window row over ``v``, then the first row maximum over ``u``. The first maximum of the window in row-major
-    order is the first maximum of the first row holding the window's maximum."""
+    of every window row over ``v``, then the first row maximum over ``u``. The first maximum of the
+    window in row-major order is the first maximum of the first row holding the window's maximum."""
     if len(offsets) <= 4:
         return _scan(_offset_planes(xp, a, offsets), itype)
     kw = a.kernel_size[1]
