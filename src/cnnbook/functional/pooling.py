@@ -12,7 +12,9 @@ Window ``(i, j)`` reads the input rows ``i*s + u*d - p`` for ``u = 0..k_h-1`` (l
 The fast path loops only over the ``k_h * k_w`` offsets ``(u, v)`` inside a window, never over output
 positions: offset ``(u, v)`` of every window at once is one strided view of the padded input
 (``X_pad[..., u d_h :: s_h, v d_w :: s_w]``, shape (N, C, H_out, W_out)); no copy of the windows is
-made. The forward passes reduce in two stages, each window row over its ``k_w`` columns (views
+made, except one for the arg-max of small windows side by side (stride = kernel, e.g. 2x2/2), whose
+offsets are copied into contiguous planes in one pass (:func:`_offset_planes`) because NumPy compares
+strided operands one element at a time. The forward passes reduce in two stages, each window row over its ``k_w`` columns (views
 ``X_pad[..., v d_w :: s_w]`` of every row windows read), then those row results over the ``k_h`` rows
 of each window: ``k_w + k_h - 2`` whole-array operations (``np.maximum(..., out=)`` or ``np.add``)
 instead of ``k_h k_w - 1``, the first stage on arrays as tall as the input. The backward passes send
